@@ -1,0 +1,214 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from .depanssur_consent import CONSENT_PURPOSES
+
+_logger = logging.getLogger(__name__)
+
+CONSENT_STATUS = [("none", "Not asked"), ("given", "Given"), ("withdrawn", "Withdrawn")]
+PHONE_FIELDS = ("phone", "mobile")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    civility = fields.Selection(
+        [("mr", "Mr."), ("mrs", "Mrs.")],
+        string="Civility",
+        tracking=True,
+        help="Civilité: M. or Mme, used in letters, emails and SMS.",
+    )
+    first_name = fields.Char(tracking=True)
+    last_name = fields.Char(tracking=True)
+    mobile = fields.Char(tracking=True, help="Mobile number, normalised to E.164 (+33...).")
+    depanssur_consent_ids = fields.One2many(
+        "depanssur.consent", "partner_id", string="Consent history", readonly=True
+    )
+    consent_marketing_email = fields.Selection(
+        CONSENT_STATUS, string="Marketing emails", compute="_compute_consent_status"
+    )
+    consent_marketing_sms = fields.Selection(
+        CONSENT_STATUS, string="Marketing SMS", compute="_compute_consent_status"
+    )
+    consent_phone_canvassing = fields.Selection(
+        CONSENT_STATUS, string="Phone canvassing", compute="_compute_consent_status"
+    )
+    consent_partner_offers = fields.Selection(
+        CONSENT_STATUS, string="Partner offers", compute="_compute_consent_status"
+    )
+    depanssur_anonymized = fields.Boolean(string="Anonymised", readonly=True, copy=False)
+    depanssur_anonymized_date = fields.Datetime(string="Anonymised on", readonly=True, copy=False)
+
+    @api.depends("depanssur_consent_ids.state", "depanssur_consent_ids.date")
+    def _compute_consent_status(self):
+        for partner in self:
+            latest = {}
+            # newest first: the first seen per purpose wins
+            history = partner.depanssur_consent_ids.sorted(
+                lambda c: (c.date, c.id or 0), reverse=True
+            )
+            for consent in history:
+                latest.setdefault(consent.purpose, consent.state)
+            for purpose, _label in CONSENT_PURPOSES:
+                partner[f"consent_{purpose}"] = latest.get(purpose, "none")
+
+    @api.depends("civility", "is_company")
+    def _compute_display_name(self):
+        super()._compute_display_name()
+        labels = dict(self._fields["civility"]._description_selection(self.env))
+        for partner in self:
+            if partner.civility and not partner.is_company and partner.display_name:
+                partner.display_name = f"{labels[partner.civility]} {partner.display_name}"
+
+    @api.onchange("first_name", "last_name")
+    def _onchange_first_last_name(self):
+        if not self.is_company and (self.first_name or self.last_name):
+            self.name = self._depanssur_full_name(self.first_name, self.last_name)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._depanssur_prepare_vals(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if self.env.context.get("depanssur_anonymize"):
+            return super().write(vals)
+        if len(self) > 1 and any(f in vals for f in ("first_name", "last_name", *PHONE_FIELDS)):
+            # the country used for phones and the name parts may differ per partner
+            for partner in self:
+                partner.write(dict(vals))
+            return True
+        self._depanssur_prepare_vals(vals, partner=self[:1])
+        return super().write(vals)
+
+    # ------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------
+
+    @api.model
+    def _depanssur_full_name(self, first_name, last_name):
+        return " ".join(part.strip() for part in (first_name, last_name) if part and part.strip())
+
+    def _depanssur_prepare_vals(self, vals, partner=None):
+        """Normalise the phones and build the name from first/last name, in place."""
+        partner = partner or self.browse()
+        is_company = vals.get("is_company", partner.is_company if partner else False)
+        if not is_company and ("first_name" in vals or "last_name" in vals):
+            first = vals.get("first_name", partner.first_name if partner else False)
+            last = vals.get("last_name", partner.last_name if partner else False)
+            full_name = self._depanssur_full_name(first, last)
+            if full_name:
+                vals["name"] = full_name
+        country = partner.country_id if partner else self.env["res.country"]
+        if vals.get("country_id"):
+            country = self.env["res.country"].browse(vals["country_id"])
+        for fname in PHONE_FIELDS:
+            if vals.get(fname):
+                vals[fname] = self._depanssur_normalize_phone(vals[fname], country=country)
+
+    def _depanssur_normalize_phone(self, number, country=None):
+        """Return ``number`` in E.164, France by default, or raise a clear ValidationError."""
+        country = country or (self.country_id if len(self) == 1 else None)
+        country = country or self.env.ref("base.fr")
+        try:
+            formatted = self.env["res.partner"]._phone_format(
+                number=number.strip(), country=country, force_format="E164", raise_exception=True
+            )
+        except UserError:
+            formatted = False
+        if not formatted:
+            raise ValidationError(
+                self.env._(
+                    "The phone number “%(number)s” is not valid (%(country)s). "
+                    "Enter it as 06 12 34 56 78 or with its international prefix "
+                    "(+33 6 12 34 56 78).",
+                    number=number,
+                    country=country.name,
+                )
+            )
+        return formatted
+
+    # ------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------
+
+    def action_depanssur_record_consent(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Record a consent"),
+            "res_model": "depanssur.consent",
+            "view_mode": "form",
+            "views": [(self.env.ref("depanssur.depanssur_consent_view_form").id, "form")],
+            "target": "new",
+            "context": {"default_partner_id": self.id, "default_source": "phone"},
+        }
+
+    def _depanssur_erasure_blockers(self):
+        """Reasons why the partner cannot be anonymised yet (extended by the other models)."""
+        self.ensure_one()
+        return []
+
+    def action_depanssur_anonymize(self):
+        """Right to erasure: scrub identity, contact data and free text; keep accounting intact."""
+        if not self.env.user.has_group("depanssur.group_depanssur_manager"):
+            raise UserError(self.env._("Only a Depanssur manager can anonymise a client."))
+        for partner in self:
+            if partner.depanssur_anonymized:
+                raise UserError(
+                    self.env._("%(name)s is already anonymised.", name=partner.display_name)
+                )
+            blockers = partner._depanssur_erasure_blockers()
+            if blockers:
+                raise UserError(
+                    self.env._(
+                        "%(name)s cannot be anonymised: %(reasons)s",
+                        name=partner.display_name,
+                        reasons="; ".join(blockers),
+                    )
+                )
+        for partner in self:
+            partner._depanssur_anonymize()
+        return True
+
+    def _depanssur_anonymize_values(self):
+        self.ensure_one()
+        return {
+            "name": self.env._("Anonymised client #%(id)s", id=self.id),
+            "first_name": False,
+            "last_name": False,
+            "civility": False,
+            "email": False,
+            "phone": False,
+            "mobile": False,
+            "street": False,
+            "street2": False,
+            "city": False,
+            "website": False,
+            "function": False,
+            "comment": False,
+            "ref": False,
+            "vat": False,
+            "image_1920": False,
+            "active": False,
+            "depanssur_anonymized": True,
+            "depanssur_anonymized_date": fields.Datetime.now(),
+        }
+
+    def _depanssur_anonymize(self):
+        self.ensure_one()
+        user = self.env.user
+        scrubbed = self.sudo().with_context(depanssur_anonymize=True, tracking_disable=True)
+        scrubbed.depanssur_consent_ids.write(
+            {"proof_text": False, "ip_address": False, "proof_attachment_id": False}
+        )
+        for child in self.child_ids.filtered(lambda c: not c.depanssur_anonymized):
+            child._depanssur_anonymize()
+        scrubbed.write(self._depanssur_anonymize_values())
+        self._message_log(
+            body=self.env._("Client anonymised (right to erasure) by %(user)s.", user=user.name)
+        )
+        _logger.info("depanssur: partner %s anonymised by user %s", self.id, user.id)

@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/run.sh and scripts/test.sh: a private PostgreSQL cluster in the
+# checkout (.pgdata/), never a system service, and the Odoo that `import odoo` finds.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PGDATA_DIR="${DEPANSSUR_PGDATA:-$ROOT/.pgdata}"
+PGPORT_LOCAL="${DEPANSSUR_PGPORT:-55432}"
+PGHOST_LOCAL="127.0.0.1"
+PG_SUPERUSER="odoo"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '\033[1m[depanssur]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[depanssur] %s\033[0m\n' "$*" >&2; exit 1; }
+
+have_odoo() { "$PYTHON" -c 'import odoo.release, odoo.cli' >/dev/null 2>&1; }
+
+odoo_missing_message() {
+    cat >&2 <<'MSG'
+Odoo 19.0 is not importable from python3 (`import odoo` failed).
+Install Odoo 19.0 Community first, as users usually do:
+  * from the official sources: git clone --branch 19.0 --depth 1 https://github.com/odoo/odoo
+    then `pip install -r odoo/requirements.txt` and `pip install -e odoo` (or put it on PYTHONPATH);
+  * or skip all this and use Docker: `docker compose up` (see README.md, official odoo:19 image).
+MSG
+}
+
+# Folder holding the PostgreSQL binaries (initdb, pg_ctl), from PATH or Debian's layout.
+pg_bindir() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -n "$d" ] && [ -x "$d/initdb" ]; then
+        echo "$d"
+        return
+    fi
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+        dirname "$(readlink -f "$(command -v initdb)")"
+        return
+    fi
+    die "PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's 'postgresql' package."
+}
+
+# Run a PostgreSQL binary as a non-root user when we are root (PostgreSQL refuses root).
+pg_as_owner() {
+    if [ "$(id -u)" = "0" ]; then
+        local owner="${DEPANSSUR_PG_OSUSER:-postgres}"
+        id "$owner" >/dev/null 2>&1 || useradd --system --no-create-home "$owner"
+        chown -R "$owner" "$PGDATA_DIR"
+        runuser -u "$owner" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+pg_start() {
+    local bindir
+    bindir=$(pg_bindir)
+    if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+        log "creating a private PostgreSQL cluster in $PGDATA_DIR"
+        mkdir -p "$PGDATA_DIR"
+        pg_as_owner "$bindir/initdb" -D "$PGDATA_DIR" -U "$PG_SUPERUSER" --auth=trust \
+            --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        {
+            echo "listen_addresses = '$PGHOST_LOCAL'"
+            echo "port = $PGPORT_LOCAL"
+            echo "unix_socket_directories = ''"
+            echo "fsync = off"
+            echo "synchronous_commit = off"
+            echo "full_page_writes = off"
+            echo "shared_buffers = 256MB"
+            echo "max_connections = 200"
+        } >>"$PGDATA_DIR/postgresql.conf"
+    fi
+    if pg_as_owner "$bindir/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+        return 0
+    fi
+    log "starting PostgreSQL on $PGHOST_LOCAL:$PGPORT_LOCAL"
+    pg_as_owner "$bindir/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 start >/dev/null \
+        || die "PostgreSQL did not start, see $PGDATA_DIR/server.log"
+}
+
+pg_stop() {
+    local bindir
+    bindir=$(pg_bindir)
+    pg_as_owner "$bindir/pg_ctl" -D "$PGDATA_DIR" -m fast stop >/dev/null 2>&1 || true
+}
+
+psql_local() {
+    local psql_bin
+    psql_bin=$(command -v psql || echo "$(pg_bindir)/psql")
+    "$psql_bin" -X -q -h "$PGHOST_LOCAL" -p "$PGPORT_LOCAL" -U "$PG_SUPERUSER" -d postgres "$@"
+}
+
+db_exists() {
+    [ "$(psql_local -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'")" = "1" ]
+}
+
+# The addons path: Odoo's own addon folders (found from the imported package) + this checkout.
+odoo_addons_path() {
+    "$PYTHON" - "$ROOT" <<'PY'
+import os, sys
+import odoo.addons
+paths = [os.path.realpath(p) for p in odoo.addons.__path__]
+for p in list(paths):
+    community = os.path.join(os.path.dirname(os.path.dirname(p)), "addons")
+    if os.path.isfile(os.path.join(community, "web", "__manifest__.py")):
+        paths.append(os.path.realpath(community))
+paths.append(sys.argv[1])
+seen = []
+for p in paths:
+    if p not in seen and os.path.isdir(p):
+        seen.append(p)
+print(",".join(seen))
+PY
+}
+
+odoo_cmd() {
+    "$PYTHON" -m odoo "$@" --addons-path="$(odoo_addons_path)" \
+        --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" \
+        --data-dir="$ROOT/.odoo-data"
+}
+
+# The Odoo modules depanssur depends on, read from its manifest (used for the cached template DB).
+addon_depends() {
+    "$PYTHON" -c 'import ast,sys; m=ast.literal_eval(open(sys.argv[1]).read()); print(",".join(m["depends"]))' \
+        "$ROOT/depanssur/__manifest__.py"
+}
+
+# An Odoo config file for the subcommands that read connection details only from a file.
+odoo_conf() {
+    local conf="$ROOT/.odoo-data/odoo.conf"
+    mkdir -p "$ROOT/.odoo-data"
+    cat >"$conf" <<CONF
+[options]
+addons_path = $(odoo_addons_path)
+db_host = $PGHOST_LOCAL
+db_port = $PGPORT_LOCAL
+db_user = $PG_SUPERUSER
+data_dir = $ROOT/.odoo-data
+CONF
+    echo "$conf"
+}
