@@ -5,6 +5,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PGDATA_DIR="${DEPANSSUR_PGDATA:-$ROOT/.pgdata}"
 PGPORT_LOCAL="${DEPANSSUR_PGPORT:-55432}"
+ODOO_DATA_DIR="${DEPANSSUR_DATA_DIR:-$ROOT/.odoo-data}"
 PGHOST_LOCAL="127.0.0.1"
 PG_SUPERUSER="odoo"
 PYTHON="${PYTHON:-python3}"
@@ -116,7 +117,7 @@ PY
 odoo_cmd() {
     "$PYTHON" -m odoo "$@" --addons-path="$(odoo_addons_path)" \
         --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" \
-        --data-dir="$ROOT/.odoo-data"
+        --data-dir="$ODOO_DATA_DIR"
 }
 
 # The Odoo modules depanssur depends on, read from its manifest (used for the cached template DB).
@@ -127,15 +128,15 @@ addon_depends() {
 
 # An Odoo config file for the subcommands that read connection details only from a file.
 odoo_conf() {
-    local conf="$ROOT/.odoo-data/odoo.conf"
-    mkdir -p "$ROOT/.odoo-data"
+    local conf="$ODOO_DATA_DIR/odoo.conf"
+    mkdir -p "$ODOO_DATA_DIR"
     cat >"$conf" <<CONF
 [options]
 addons_path = $(odoo_addons_path)
 db_host = $PGHOST_LOCAL
 db_port = $PGPORT_LOCAL
 db_user = $PG_SUPERUSER
-data_dir = $ROOT/.odoo-data
+data_dir = $ODOO_DATA_DIR
 CONF
     echo "$conf"
 }

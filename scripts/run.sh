@@ -22,5 +22,5 @@ fi
 log "Odoo on http://127.0.0.1:$port  (login: admin / password: admin, database: $db)"
 exec "$PYTHON" -m odoo "${extra[@]}" -d "$db" --db-filter="^${db}\$" \
     --addons-path="$(odoo_addons_path)" --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" \
-    --db_user="$PG_SUPERUSER" --data-dir="$ROOT/.odoo-data" \
+    --db_user="$PG_SUPERUSER" --data-dir="$ODOO_DATA_DIR" \
     --http-interface=127.0.0.1 --http-port="$port" "$@"

@@ -43,7 +43,7 @@ else
     key=$(printf '%s|%s|demo|fr_FR' "$depends" "$odoo_version" | sha1sum | cut -c1-10)
     tmpl="depanssur_tmpl_$key"
     testdb="depanssur_test_$$"
-    filestore="$ROOT/.odoo-data/filestore"
+    filestore="$ODOO_DATA_DIR/filestore"
     if ! db_exists "$tmpl"; then
         log "building template database $tmpl with the dependencies ($depends) and demo data"
         if ! odoo_cmd -d "$tmpl" -i "$depends" --with-demo --load-language=fr_FR --stop-after-init --http-interface=127.0.0.1 \
