@@ -24,13 +24,18 @@
     "data": [
         "security/depanssur_security.xml",
         "security/ir.model.access.csv",
+        "data/depanssur_data.xml",
         "views/depanssur_consent_views.xml",
+        "views/depanssur_plan_views.xml",
+        "wizards/depanssur_subscription_wizard_views.xml",
+        "views/depanssur_subscription_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "demo": [
         "demo/res_partner_demo.xml",
+        "demo/depanssur_plan_demo.xml",
     ],
     "installable": True,
 }

@@ -10,3 +10,10 @@ class ResConfigSettings(models.TransientModel):
         default=3,
         help="Clients terminated for longer than this, with settled accounting, are anonymised.",
     )
+    depanssur_address_cutoff_days = fields.Integer(
+        string="Address change cut-off (days)",
+        config_parameter="depanssur.address_cutoff_days",
+        default=10,
+        help="A change of insured home requested fewer days than this before the next billing "
+        "period starts takes effect one period later.",
+    )

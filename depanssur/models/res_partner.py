@@ -38,6 +38,12 @@ class ResPartner(models.Model):
     consent_partner_offers = fields.Selection(
         CONSENT_STATUS, string="Partner offers", compute="_compute_consent_status"
     )
+    depanssur_subscription_ids = fields.One2many(
+        "depanssur.subscription", "partner_id", string="Subscriptions"
+    )
+    depanssur_subscription_count = fields.Integer(
+        compute="_compute_depanssur_subscription_count", string="Subscription count"
+    )
     depanssur_anonymized = fields.Boolean(string="Anonymised", readonly=True, copy=False)
     depanssur_anonymized_date = fields.Datetime(string="Anonymised on", readonly=True, copy=False)
 
@@ -53,6 +59,15 @@ class ResPartner(models.Model):
                 latest.setdefault(consent.purpose, consent.state)
             for purpose, _label in CONSENT_PURPOSES:
                 partner[f"consent_{purpose}"] = latest.get(purpose, "none")
+
+    def _compute_depanssur_subscription_count(self):
+        counts = dict(
+            self.env["depanssur.subscription"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.depanssur_subscription_count = counts.get(partner, 0)
 
     @api.depends("civility", "is_company")
     def _compute_display_name(self):
@@ -147,10 +162,34 @@ class ResPartner(models.Model):
             "context": {"default_partner_id": self.id, "default_source": "phone"},
         }
 
+    def action_depanssur_open_subscriptions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "depanssur.depanssur_subscription_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
     def _depanssur_erasure_blockers(self):
         """Reasons why the partner cannot be anonymised yet (extended by the other models)."""
         self.ensure_one()
-        return []
+        blockers = []
+        running = (
+            self.env["depanssur.subscription"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", self.commercial_partner_id.id),
+                    ("state", "in", ("draft", "carence", "active", "suspended")),
+                ]
+            )
+        )
+        if running:
+            blockers.append(
+                self.env._("open subscriptions %(names)s", names=", ".join(running.mapped("name")))
+            )
+        return blockers
 
     def action_depanssur_anonymize(self):
         """Right to erasure: scrub identity, contact data and free text; keep accounting intact."""

@@ -1,1 +1,1 @@
-from . import test_partner, test_security
+from . import test_partner, test_security, test_subscription

@@ -1,3 +1,4 @@
+from odoo.fields import Command
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -40,3 +41,79 @@ class DepanssurCase(TransactionCase):
                 "country_id": cls.fr.id,
             }
         )
+
+
+class DepanssurSubscriptionCase(DepanssurCase):
+    """A small catalogue (values from the issue) and a helper to sell a subscription."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ref = cls.env.ref
+        cls.cat_plumbing = ref("depanssur.category_plumbing")
+        cls.cat_electricity = ref("depanssur.category_electricity")
+        cls.cat_locksmith = ref("depanssur.category_locksmith")
+        cls.cat_heating = ref("depanssur.category_heating")
+        cls.cat_appliances = ref("depanssur.category_appliances")
+        cls.option_appliances = cls.env["depanssur.option"].create(
+            {
+                "name": "Électroménager test",
+                "monthly_price": 4.90,
+                "category_ids": [Command.link(cls.cat_appliances.id)],
+                "carence_days": 60,
+                "franchise": 30,
+                "cap_per_intervention": 250,
+                "yearly_cap_amount": 500,
+                "yearly_cap_count": 2,
+            }
+        )
+        cls.plan_essentiel = cls.env["depanssur.plan"].create(
+            {
+                "name": "Essentiel test",
+                "monthly_price": 9.90,
+                "category_ids": [
+                    Command.link(cls.cat_plumbing.id),
+                    Command.link(cls.cat_electricity.id),
+                ],
+                "carence_days": 30,
+                "franchise": 0,
+                "cap_per_intervention": 300,
+                "yearly_cap_amount": 600,
+                "yearly_cap_count": 2,
+                "allowed_option_ids": [Command.link(cls.option_appliances.id)],
+            }
+        )
+        cls.plan_confort = cls.env["depanssur.plan"].create(
+            {
+                "name": "Confort test",
+                "monthly_price": 14.90,
+                "category_ids": [
+                    Command.link(cls.cat_plumbing.id),
+                    Command.link(cls.cat_electricity.id),
+                    Command.link(cls.cat_locksmith.id),
+                    Command.link(cls.cat_heating.id),
+                ],
+                "carence_days": 30,
+                "franchise": 0,
+                "cap_per_intervention": 500,
+                "yearly_cap_amount": 1200,
+                "yearly_cap_count": 3,
+                "allowed_option_ids": [Command.link(cls.option_appliances.id)],
+            }
+        )
+        # plans and options are sold without VAT in the tests, so amounts are easy to read
+        products = (cls.plan_essentiel | cls.plan_confort).product_id
+        (products | cls.option_appliances.product_id).write({"taxes_id": [Command.clear()]})
+
+    def _subscribe(self, partner=None, plan=None, date_start="2026-01-15", confirm=True, **vals):
+        subscription = self.env["depanssur.subscription"].create(
+            {
+                "partner_id": (partner or self.client).id,
+                "plan_id": (plan or self.plan_essentiel).id,
+                "date_start": date_start,
+                **vals,
+            }
+        )
+        if confirm:
+            subscription.action_confirm()
+        return subscription

@@ -1,0 +1,5 @@
+from . import (
+    depanssur_address_change_wizard,
+    depanssur_subscription_change_wizard,
+    depanssur_terminate_wizard,
+)

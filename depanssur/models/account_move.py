@@ -1,0 +1,23 @@
+from odoo import fields, models
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    depanssur_subscription_id = fields.Many2one(
+        "depanssur.subscription", string="Subscription", index="btree_not_null", copy=False
+    )
+    depanssur_period_start = fields.Date(string="Billed period start", copy=False)
+    depanssur_period_end = fields.Date(string="Billed period end", copy=False)
+    depanssur_invoice_kind = fields.Selection(
+        [("period", "Billing period"), ("prorata", "Upgrade prorata")],
+        string="Subscription invoice kind",
+        copy=False,
+    )
+
+    _depanssur_period_unique = models.UniqueIndex(
+        "(depanssur_subscription_id, depanssur_period_start) "
+        "WHERE depanssur_invoice_kind = 'period' AND move_type = 'out_invoice' "
+        "AND state != 'cancel'",
+        "This subscription period is already invoiced.",
+    )
