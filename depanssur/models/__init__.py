@@ -3,10 +3,13 @@ from . import (
     depanssur_category,
     depanssur_consent,
     depanssur_coverage_mixin,
+    depanssur_dossier,
     depanssur_option,
     depanssur_plan,
     depanssur_subscription,
     depanssur_subscription_line,
+    depanssur_webhook_event,
+    depanssur_webhook_secret,
     res_config_settings,
     res_partner,
 )

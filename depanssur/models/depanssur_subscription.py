@@ -135,6 +135,8 @@ class DepanssurSubscription(models.Model):
         [("carence", "Waiting period"), ("active", "Covered")], readonly=True, copy=False
     )
     invoice_ids = fields.One2many("account.move", "depanssur_subscription_id", string="Invoices")
+    dossier_ids = fields.One2many("depanssur.dossier", "subscription_id", string="Claim files")
+    dossier_count = fields.Integer(compute="_compute_dossier_count")
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     monthly_amount = fields.Monetary(
         string="Monthly price (excl. VAT)",
@@ -260,6 +262,22 @@ class DepanssurSubscription(models.Model):
         )
         for subscription in self:
             subscription.invoice_count = counts.get(subscription, 0)
+
+    def _compute_dossier_count(self):
+        counts = dict(
+            self.env["depanssur.dossier"]._read_group(
+                [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
+            )
+        )
+        for subscription in self:
+            subscription.dossier_count = counts.get(subscription, 0)
+
+    def action_open_dossiers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("depanssur.depanssur_dossier_action")
+        action["domain"] = [("subscription_id", "=", self.id)]
+        action["context"] = {"default_subscription_id": self.id}
+        return action
 
     @api.depends("plan_id.monthly_price", "option_line_ids.option_id", "option_line_ids.date_end")
     @api.depends_context("date")
@@ -1182,3 +1200,22 @@ class DepanssurSubscription(models.Model):
         usage.invalidate_recordset(["interventions_used", "amount_consumed"])
         self.invalidate_recordset()
         return usage
+
+    def _depanssur_payment_event(self, kind, data, event):
+        """A payment.failed / payment.succeeded webhook (the dunning sequence extends this)."""
+        self.ensure_one()
+        if kind == "failed":
+            body = self.env._(
+                "Payment failed (%(amount)s %(currency)s): %(reason)s",
+                amount=data["amount"],
+                currency=data["currency"],
+                reason=data.get("reason") or "-",
+            )
+        else:
+            body = self.env._(
+                "Payment received (%(amount)s %(currency)s).",
+                amount=data["amount"],
+                currency=data["currency"],
+            )
+        self.message_post(body=body)
+        return "processed"

@@ -10,6 +10,16 @@ class ResConfigSettings(models.TransientModel):
         default=3,
         help="Clients terminated for longer than this, with settled accounting, are anonymised.",
     )
+    depanssur_webhook_max_kb = fields.Integer(
+        string="Webhook size limit (KB)",
+        config_parameter="depanssur.webhook_max_kb",
+        default=256,
+    )
+    depanssur_webhook_tolerance = fields.Integer(
+        string="Webhook timestamp tolerance (s)",
+        config_parameter="depanssur.webhook_tolerance",
+        default=300,
+    )
     depanssur_address_cutoff_days = fields.Integer(
         string="Address change cut-off (days)",
         config_parameter="depanssur.address_cutoff_days",

@@ -44,6 +44,9 @@ class ResPartner(models.Model):
     depanssur_subscription_count = fields.Integer(
         compute="_compute_depanssur_subscription_count", string="Subscription count"
     )
+    depanssur_dossier_count = fields.Integer(
+        compute="_compute_depanssur_dossier_count", string="Claim file count"
+    )
     depanssur_anonymized = fields.Boolean(string="Anonymised", readonly=True, copy=False)
     depanssur_anonymized_date = fields.Datetime(string="Anonymised on", readonly=True, copy=False)
 
@@ -68,6 +71,21 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.depanssur_subscription_count = counts.get(partner, 0)
+
+    def _compute_depanssur_dossier_count(self):
+        counts = dict(
+            self.env["depanssur.dossier"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.depanssur_dossier_count = counts.get(partner, 0)
+
+    def action_depanssur_open_dossiers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("depanssur.depanssur_dossier_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        return action
 
     @api.depends("civility", "is_company")
     def _compute_display_name(self):

@@ -1,1 +1,1 @@
-from . import test_partner, test_security, test_subscription
+from . import test_dossier, test_partner, test_security, test_subscription, test_webhook

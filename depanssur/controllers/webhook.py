@@ -1,0 +1,71 @@
+"""POST /depanssur/webhook: the receiver of Depanssur's tool events (docs/webhooks.md).
+
+The accept path checks, in order: content type (415), size (413), signature and timestamp (401,
+on the raw bytes), JSON (400), payload schema (400); then one INSERT ... ON CONFLICT DO NOTHING
+(202 new, 200 already received) and a trigger of the processing cron. Every answer is JSON.
+"""
+
+import json
+import logging
+import time
+
+from odoo.http import Controller, request, route
+
+from ..rules import webhook_contract, webhook_signature
+
+_logger = logging.getLogger(__name__)
+
+HARD_MAX_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_KB = 256
+
+
+class DepanssurWebhookController(Controller):
+    @route(
+        "/depanssur/webhook",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        max_content_length=HARD_MAX_BYTES,
+    )
+    def receive(self, **_kwargs):
+        httprequest = request.httprequest
+        params = request.env["ir.config_parameter"].sudo()
+        if httprequest.mimetype != "application/json":
+            return self._answer(
+                415, "unsupported_media_type", "Content-Type must be application/json"
+            )
+        max_bytes = int(params.get_param("depanssur.webhook_max_kb", DEFAULT_MAX_KB)) * 1024
+        if (httprequest.content_length or 0) > max_bytes:
+            return self._answer(413, "payload_too_large", f"Body over {max_bytes} bytes")
+        body = httprequest.get_data(cache=False)
+        if len(body) > max_bytes:
+            return self._answer(413, "payload_too_large", f"Body over {max_bytes} bytes")
+        tolerance = int(params.get_param("depanssur.webhook_tolerance", 300))
+        secrets = request.env["depanssur.webhook.secret"].sudo()._active_secrets()
+        try:
+            msg_id, _timestamp = webhook_signature.verify(
+                secrets, httprequest.headers, body, now=int(time.time()), tolerance=tolerance
+            )
+        except webhook_signature.SignatureError as error:
+            _logger.info("depanssur webhook refused: %s", error.code)
+            return self._answer(401, error.code, str(error))
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return self._answer(400, "malformed_json", "The body is not valid JSON")
+        try:
+            event_type, occurred_at, _data, _known = webhook_contract.validate_payload(payload)
+        except webhook_contract.PayloadError as error:
+            return self._answer(400, "invalid_payload", error.message, path=error.path)
+        events = request.env["depanssur.webhook.event"].sudo()
+        if not events._accept(msg_id, event_type, occurred_at, payload):
+            return self._answer(200, "duplicate", "Already received", id=msg_id)
+        request.env.ref("depanssur.ir_cron_depanssur_webhook_process").sudo()._trigger()
+        return self._answer(202, "accepted", "Stored, processing queued", id=msg_id)
+
+    def _answer(self, status, code, message, **extra):
+        body = {"status": "ok" if status < 300 else "error", "code": code, "message": message}
+        body.update(extra)
+        return request.make_json_response(body, status=status)

@@ -1,0 +1,295 @@
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, tagged
+from standardwebhooks.webhooks import Webhook
+
+from .common import DepanssurSubscriptionCase
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+NEW_SECRET = "whsec_dGhpcyBpcyBhIG5ldyBzZWNyZXQga2V5IDEyMzQ="
+URL = "/depanssur/webhook"
+
+
+@tagged("post_install", "-at_install")
+class TestWebhook(HttpCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["depanssur.webhook.secret"].create({"name": "current", "secret": SECRET})
+        cls.subscription = cls.env["depanssur.subscription"].create(
+            {
+                "partner_id": cls.client.id,
+                "plan_id": cls.plan_essentiel.id,
+                "date_start": "2026-01-01",
+            }
+        )
+        cls.subscription.action_confirm()
+        cls.Event = cls.env["depanssur.webhook.event"]
+
+    def _post(
+        self,
+        payload,
+        secret=SECRET,
+        msg_id=None,
+        timestamp=None,
+        headers=None,
+        body=None,
+        content_type="application/json",
+    ):
+        body = body if body is not None else json.dumps(payload).encode()
+        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+        when = datetime.fromtimestamp(timestamp or int(time.time()), tz=UTC)
+        signature = Webhook(secret).sign(msg_id, when, body.decode("utf-8", "replace"))
+        all_headers = {
+            "Content-Type": content_type,
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(when.timestamp())),
+            "webhook-signature": signature,
+        }
+        all_headers.update(headers or {})
+        with patch.object(
+            type(self.env.ref("depanssur.ir_cron_depanssur_webhook_process")), "_trigger"
+        ):
+            response = self.url_open(URL, data=body, headers=all_headers, method="POST")
+        return response
+
+    def _event(self, event_type, data, occurred_at="2026-03-01T10:00:00Z"):
+        return {"type": event_type, "occurred_at": occurred_at, "data": data}
+
+    def _created(self, external_id="DEP-1", **data):
+        return self._event(
+            "dossier.created",
+            {
+                "external_id": external_id,
+                "subscription": self.subscription.name,
+                "category": "plumbing",
+                "incident_date": "2026-03-01",
+                "channel": "app",
+                "description": "Fuite d'eau, cuisine",
+                "estimated_cost": "150.00",
+                **data,
+            },
+            occurred_at="2026-03-01T09:00:00Z",
+        )
+
+    def _process(self):
+        self.Event._cron_process()
+
+    def test_accept_duplicate_and_process(self):
+        response = self._post(self._created(), msg_id="msg_one")
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(response.json()["code"], "accepted")
+        again = self._post(self._created(), msg_id="msg_one")
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(again.json()["code"], "duplicate")
+        event = self.Event.search([("webhook_id", "=", "msg_one")])
+        self.assertEqual((len(event), event.state), (1, "received"))
+        self._process()
+        self.assertEqual(event.state, "processed")
+        dossier = event.dossier_id
+        self.assertEqual((dossier.external_id, dossier.channel), ("DEP-1", "app"))
+        self.assertEqual(dossier.subscription_id, self.subscription)
+        self.assertEqual(
+            self.env["depanssur.dossier"].search_count([("external_id", "=", "DEP-1")]), 1
+        )
+
+    def test_end_to_end_story(self):
+        self._post(self._created())
+        self._post(
+            self._event(
+                "dossier.status_changed",
+                {"external_id": "DEP-1", "status": "qualified"},
+                "2026-03-01T10:00:00Z",
+            )
+        )
+        self._post(
+            self._event(
+                "intervention.completed",
+                {
+                    "external_id": "DEP-1",
+                    "completed_on": "2026-03-02",
+                    "costs": {"labour": "200", "parts": "80.50", "travel": 40},
+                },
+                "2026-03-02T16:00:00Z",
+            )
+        )
+        self._post(
+            self._event(
+                "nps.responded",
+                {"external_id": "DEP-1", "score": 4, "comment": "Trop long"},
+                "2026-03-03T09:00:00Z",
+            )
+        )
+        self._process()
+        dossier = self.env["depanssur.dossier"].search([("external_id", "=", "DEP-1")])
+        self.assertEqual(dossier.state, "done")
+        self.assertEqual(dossier.final_cost, 320.5)
+        self.assertEqual((dossier.covered_amount, dossier.client_share), (300, 20.5))
+        self.assertEqual(dossier.nps_score, 4)
+        usage = self.subscription.usage_ids.filtered(lambda u: not u.option_id)
+        self.assertEqual((usage.interventions_used, usage.amount_consumed), (1, 300))
+        self.assertFalse(self.Event.search([("state", "!=", "processed")]))
+
+    def test_out_of_order_status_is_ignored(self):
+        self._post(self._created())
+        self._post(
+            self._event(
+                "dossier.status_changed",
+                {"external_id": "DEP-1", "status": "qualified"},
+                "2026-03-01T10:00:00Z",
+            )
+        )
+        self._post(
+            self._event(
+                "dossier.status_changed",
+                {"external_id": "DEP-1", "status": "scheduled"},
+                "2026-03-01T12:00:00Z",
+            )
+        )
+        self._process()
+        # an older status arriving late never overwrites the newer one
+        self._post(
+            self._event("dossier.cancelled", {"external_id": "DEP-1"}, "2026-03-01T11:00:00Z"),
+            msg_id="msg_late",
+        )
+        self._process()
+        dossier = self.env["depanssur.dossier"].search([("external_id", "=", "DEP-1")])
+        self.assertEqual(dossier.state, "scheduled")
+        late = self.Event.search([("webhook_id", "=", "msg_late")])
+        self.assertEqual(late.state, "ignored")
+        self.assertIn("Older", late.error)
+
+    def test_created_after_status_is_retried(self):
+        self._post(
+            self._event(
+                "dossier.status_changed",
+                {"external_id": "DEP-9", "status": "qualified"},
+                "2026-03-01T10:00:00Z",
+            ),
+            msg_id="msg_status",
+        )
+        self._process()
+        status_event = self.Event.search([("webhook_id", "=", "msg_status")])
+        self.assertEqual(status_event.state, "failed")
+        self.assertIn("DEP-9", status_event.error)
+        self.assertTrue(status_event.next_attempt_at)
+        self._post(self._created("DEP-9"))
+        self._process()
+        status_event.with_user(self.user_manager).action_retry()
+        self.assertEqual(status_event.state, "processed")
+        self.assertEqual(status_event.dossier_id.state, "qualified")
+
+    def test_unknown_event_stored_and_ignored(self):
+        response = self._post(
+            self._event("artisan.assigned", {"whatever": 1}), msg_id="msg_unknown"
+        )
+        self.assertEqual(response.status_code, 202)
+        self._process()
+        self.assertEqual(self.Event.search([("webhook_id", "=", "msg_unknown")]).state, "ignored")
+
+    def test_client_errors(self):
+        before = self.Event.search_count([])
+        # bad signature, forged with another secret
+        response = self._post(self._created(), secret=NEW_SECRET)
+        self.assertEqual((response.status_code, response.json()["code"]), (401, "bad_signature"))
+        # missing signature headers
+        response = self.url_open(
+            URL, data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+        )
+        self.assertEqual((response.status_code, response.json()["code"]), (401, "missing_headers"))
+        # replay with an old timestamp, and one from the future
+        for offset in (-600, 600):
+            response = self._post(self._created(), timestamp=int(time.time()) + offset)
+            self.assertEqual(
+                (response.status_code, response.json()["code"]), (401, "stale_timestamp")
+            )
+        # not JSON
+        response = self._post(None, body=b"a=1", content_type="application/x-www-form-urlencoded")
+        self.assertEqual(response.status_code, 415)
+        # malformed JSON, correctly signed
+        response = self._post(None, body=b'{"type": ')
+        self.assertEqual((response.status_code, response.json()["code"]), (400, "malformed_json"))
+        # schema violations say which field
+        bad = self._event("nps.responded", {"external_id": "DEP-1", "score": 11})
+        response = self._post(bad)
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["path"], "data.score")
+        response = self._post({"type": "dossier.created", "occurred_at": "hier", "data": {}})
+        self.assertEqual(response.status_code, 400)
+        missing = self._created()
+        del missing["data"]["subscription"]
+        self.assertEqual(self._post(missing).status_code, 400)
+        # too large
+        self.env["ir.config_parameter"].sudo().set_param("depanssur.webhook_max_kb", 1)
+        big = self._created(description="x" * 2000)
+        response = self._post(big)
+        self.assertEqual(
+            (response.status_code, response.json()["code"]), (413, "payload_too_large")
+        )
+        self.assertEqual(
+            self.Event.search_count([]), before, "nothing is written on a client error"
+        )
+
+    def test_secret_rotation(self):
+        new = self.env["depanssur.webhook.secret"].create({"name": "next", "secret": NEW_SECRET})
+        self.assertEqual(self._post(self._created("R1"), secret=NEW_SECRET).status_code, 202)
+        self.assertEqual(self._post(self._created("R2"), secret=SECRET).status_code, 202)
+        # the sender may send both signatures during its own rotation
+        body = json.dumps(self._created("R3")).encode()
+        now = datetime.now(tz=UTC)
+        both = " ".join(
+            [
+                Webhook(NEW_SECRET).sign("msg_both", now, body.decode()),
+                "v2,ignored",
+                Webhook(SECRET).sign("msg_both", now, body.decode()),
+            ]
+        )
+        response = self._post(
+            None,
+            body=body,
+            msg_id="msg_both",
+            headers={"webhook-signature": both, "webhook-timestamp": str(int(now.timestamp()))},
+        )
+        self.assertEqual(response.status_code, 202)
+        self.env["depanssur.webhook.secret"].search([("name", "=", "current")]).active = False
+        self.assertEqual(self._post(self._created("R4"), secret=SECRET).status_code, 401)
+        self.assertTrue(new.active)
+
+    def test_processing_failure_then_retry(self):
+        self._post(self._created(), msg_id="msg_boom")
+        with patch.object(
+            type(self.env["depanssur.dossier"]), "create", side_effect=RuntimeError("db down")
+        ):
+            self._process()
+        event = self.Event.search([("webhook_id", "=", "msg_boom")])
+        self.assertEqual((event.state, event.attempts), ("failed", 1))
+        self.assertIn("db down", event.error)
+        self.assertFalse(self.env["depanssur.dossier"].search([("external_id", "=", "DEP-1")]))
+        # the cron retries only once the backoff is over
+        self._process()
+        self.assertEqual(event.attempts, 1)
+        self.Event._cron_process(now=datetime.now() + timedelta(minutes=2))
+        self.assertEqual(event.state, "processed")
+        self.assertTrue(event.dossier_id)
+
+    def test_access(self):
+        self._post(self._created(), msg_id="msg_access")
+        event = self.Event.search([("webhook_id", "=", "msg_access")])
+        public = self.env.ref("base.public_user")
+        with self.assertRaises(AccessError):
+            event.with_user(public).read(["payload"])
+        with self.assertRaises(AccessError):
+            event.with_user(self.user_portal).read(["payload"])
+        secret = self.env["depanssur.webhook.secret"].search([], limit=1)
+        with self.assertRaises(AccessError):
+            secret.with_user(self.user_agent).read(["secret"])
+        with self.assertRaises(AccessError):
+            secret.with_user(self.user_manager).read(["secret"])
+        with self.assertRaises(UserError):
+            event.with_user(self.user_agent).action_retry()
+        self.assertTrue(secret.with_user(self.env.ref("base.user_admin")).secret)
