@@ -3,6 +3,7 @@ from . import (
     depanssur_category,
     depanssur_consent,
     depanssur_coverage_mixin,
+    depanssur_credit_note,
     depanssur_dossier,
     depanssur_option,
     depanssur_plan,

@@ -15,6 +15,10 @@ class AccountMove(models.Model):
         copy=False,
     )
 
+    depanssur_credit_note_id = fields.Many2one(
+        "depanssur.credit.note", string="Depanssur credit note", copy=False, index="btree_not_null"
+    )
+
     _depanssur_period_unique = models.UniqueIndex(
         "(depanssur_subscription_id, depanssur_period_start) "
         "WHERE depanssur_invoice_kind = 'period' AND move_type = 'out_invoice' "

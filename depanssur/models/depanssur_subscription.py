@@ -513,8 +513,71 @@ class DepanssurSubscription(models.Model):
                     date=fields.Date.to_string(termination_date),
                 )
             )
+        for subscription in self:
+            subscription._propose_termination_credit_notes()
         self.filtered(lambda s: s.termination_date < self._today())._apply_termination()
         return True
+
+    def _propose_termination_credit_notes(self):
+        """Draft credit notes for what was invoiced beyond the last covered day (for review)."""
+        self.ensure_one()
+        last_day = self.termination_date
+        invoices = self.invoice_ids.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and m.state == "posted"
+                and m.depanssur_period_end
+                and m.depanssur_period_end > last_day
+            )
+        )
+        notes = self.env["depanssur.credit.note"]
+        for invoice in invoices:
+            start, end = invoice.depanssur_period_start, invoice.depanssur_period_end
+            first_unused = max(start, last_day + timedelta(days=1))
+            lines = []
+            for line in invoice.invoice_line_ids.filtered(lambda ml: ml.display_type == "product"):
+                amount = proration.prorate(line.price_subtotal, start, end, first_unused, end)
+                if amount <= 0:
+                    continue
+                lines.append(
+                    Command.create(
+                        {
+                            "product_id": line.product_id.id,
+                            "name": self.env._(
+                                "%(label)s — unused from %(start)s to %(end)s",
+                                label=line.product_id.name or line.name,
+                                start=first_unused.strftime("%d/%m/%Y"),
+                                end=end.strftime("%d/%m/%Y"),
+                            ),
+                            "quantity": 1,
+                            "price_unit": float(amount),
+                            "tax_ids": [Command.set(line.tax_ids.ids)],
+                        }
+                    )
+                )
+            if lines:
+                notes |= (
+                    self.env["depanssur.credit.note"]
+                    .sudo()
+                    .create(
+                        {
+                            "partner_id": invoice.partner_id.id,
+                            "company_id": self.company_id.id,
+                            "subscription_id": self.id,
+                            "invoice_id": invoice.id,
+                            "reason": "termination_prorata",
+                            "line_ids": lines,
+                        }
+                    )
+                )
+        if notes:
+            self.message_post(
+                body=self.env._(
+                    "Credit notes proposed for the unused period: %(names)s",
+                    names=", ".join(notes.mapped("display_name")),
+                )
+            )
+        return notes
 
     def _apply_termination(self):
         self._change_state("terminated", next_billing_date=False)

@@ -10,6 +10,12 @@ class ResConfigSettings(models.TransientModel):
         default=3,
         help="Clients terminated for longer than this, with settled accounting, are anonymised.",
     )
+    depanssur_credit_note_threshold = fields.Float(
+        string="Credit note approval threshold",
+        config_parameter="depanssur.credit_note_threshold",
+        default=100.0,
+        help="Credit notes above this total (incl. VAT) need an approval by Accounting.",
+    )
     depanssur_webhook_max_kb = fields.Integer(
         string="Webhook size limit (KB)",
         config_parameter="depanssur.webhook_max_kb",

@@ -1,1 +1,8 @@
-from . import test_dossier, test_partner, test_security, test_subscription, test_webhook
+from . import (
+    test_credit_note,
+    test_dossier,
+    test_partner,
+    test_security,
+    test_subscription,
+    test_webhook,
+)

@@ -1,0 +1,474 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
+from odoo.tools import float_compare
+
+from ..rules import workflow
+
+_logger = logging.getLogger(__name__)
+
+REASONS = [
+    ("termination_prorata", "Termination prorata"),
+    ("plan_change", "Plan change adjustment"),
+    ("billing_error", "Billing error"),
+    ("duplicate_payment", "Duplicate payment"),
+    ("commercial_gesture", "Commercial gesture"),
+    ("write_off", "Unpaid write-off"),
+    ("other", "Other"),
+]
+
+
+class DepanssurCreditNote(models.Model):
+    """A credit note ("avoir") prepared in the back office, approved, then issued as a posted
+    Odoo customer credit note (``out_refund``) with its legal PDF."""
+
+    _name = "depanssur.credit.note"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _description = "Credit note"
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(string="Number", readonly=True, copy=False, default="/", index=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    partner_id = fields.Many2one(
+        "res.partner", string="Client", required=True, tracking=True, check_company=True
+    )
+    subscription_id = fields.Many2one(
+        "depanssur.subscription", tracking=True, check_company=True, index="btree_not_null"
+    )
+    invoice_id = fields.Many2one(
+        "account.move",
+        string="Origin invoice",
+        tracking=True,
+        check_company=True,
+        domain="[('move_type', '=', 'out_invoice'), ('state', '=', 'posted'), "
+        "('commercial_partner_id', '=', partner_id)]",
+    )
+    reason = fields.Selection(REASONS, required=True, tracking=True)
+    reason_text = fields.Text(string="Reason details")
+    line_ids = fields.One2many("depanssur.credit.note.line", "credit_note_id", string="Lines")
+    amount_untaxed = fields.Monetary(compute="_compute_amounts", store=True)
+    amount_tax = fields.Monetary(compute="_compute_amounts", store=True)
+    amount_total = fields.Monetary(compute="_compute_amounts", store=True)
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("to_approve", "To approve"),
+            ("approved", "Approved"),
+            ("issued", "Issued"),
+            ("refunded", "Refunded"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
+        index=True,
+    )
+    issue_date = fields.Date(readonly=True, copy=False)
+    approved_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    move_id = fields.Many2one(
+        "account.move", string="Accounting credit note", readonly=True, copy=False
+    )
+    pdf_attachment_id = fields.Many2one("ir.attachment", readonly=True, copy=False)
+    is_submit_allowed = fields.Boolean(compute="_compute_allowed_transitions")
+    is_approve_allowed = fields.Boolean(compute="_compute_allowed_transitions")
+    is_issue_allowed = fields.Boolean(compute="_compute_allowed_transitions")
+    is_cancel_allowed = fields.Boolean(compute="_compute_allowed_transitions")
+
+    @api.depends("line_ids.price_subtotal", "line_ids.price_tax")
+    def _compute_amounts(self):
+        for note in self:
+            note.amount_untaxed = sum(note.line_ids.mapped("price_subtotal"))
+            note.amount_tax = sum(note.line_ids.mapped("price_tax"))
+            note.amount_total = note.amount_untaxed + note.amount_tax
+
+    @api.depends("state")
+    def _compute_allowed_transitions(self):
+        for note in self:
+            targets = workflow.allowed_targets(workflow.CREDIT_NOTE, note.state)
+            note.is_submit_allowed = note.state == "draft"
+            note.is_approve_allowed = note.state == "to_approve"
+            note.is_issue_allowed = "issued" in targets
+            note.is_cancel_allowed = "cancelled" in targets
+
+    @api.constrains("invoice_id", "reason")
+    def _check_origin_invoice(self):
+        for note in self:
+            if not note.invoice_id and note.reason != "commercial_gesture":
+                raise ValidationError(
+                    self.env._("An origin invoice is required, except for a commercial gesture.")
+                )
+            if note.invoice_id and note.invoice_id.commercial_partner_id != (
+                note.partner_id.commercial_partner_id
+            ):
+                raise ValidationError(self.env._("The origin invoice belongs to another client."))
+
+    @api.constrains("reason", "reason_text")
+    def _check_reason_text(self):
+        for note in self:
+            if note.reason == "other" and not (note.reason_text or "").strip():
+                raise ValidationError(self.env._("Explain the reason of the credit note."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            vals["name"] = "/"
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "state" in vals and not self.env.context.get("depanssur_state_change"):
+            raise UserError(
+                self.env._("The status of a credit note changes only through its actions.")
+            )
+        allowed = {"message_main_attachment_id", "pdf_attachment_id", "state"}
+        locked = self.filtered(lambda n: n.state in ("issued", "refunded"))
+        if locked and set(vals) - allowed and not self.env.context.get("depanssur_state_change"):
+            raise UserError(self.env._("An issued credit note cannot be modified."))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft(self):
+        if any(note.state not in ("draft", "cancelled") or note.name != "/" for note in self):
+            raise UserError(self.env._("Only draft credit notes can be deleted."))
+
+    # ------------------------------------------------------------
+    # Workflow
+    # ------------------------------------------------------------
+
+    def _change_state(self, new_state, **extra):
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        for note in self:
+            try:
+                workflow.check_transition(workflow.CREDIT_NOTE, note.state, new_state)
+            except workflow.TransitionError:
+                raise UserError(
+                    self.env._(
+                        "Credit note %(name)s cannot go from “%(from)s” to “%(to)s”.",
+                        name=note.display_name,
+                        **{"from": labels[note.state], "to": labels[new_state]},
+                    )
+                ) from None
+        return self.with_context(depanssur_state_change=True).write(dict(extra, state=new_state))
+
+    def _check_accounting(self):
+        if not self.env.user.has_group("depanssur.group_depanssur_accounting"):
+            raise UserError(
+                self.env._("Only Depanssur accounting can approve or issue credit notes.")
+            )
+
+    @api.model
+    def _approval_threshold(self):
+        return float(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("depanssur.credit_note_threshold", 100.0)
+        )
+
+    def _creditable_amount(self):
+        """What can still be credited on the origin invoice: its total minus the credit notes
+        already issued (or approved, so they cannot pass the cap together) on it."""
+        self.ensure_one()
+        invoice = self.invoice_id
+        if not invoice:
+            return None
+        others = self.search(
+            [
+                ("invoice_id", "=", invoice.id),
+                ("id", "!=", self.id),
+                ("state", "in", ("approved", "issued", "refunded")),
+            ]
+        )
+        refunded = invoice.reversal_move_ids.filtered(
+            lambda m: m.state == "posted" and m not in others.move_id
+        )
+        return (
+            invoice.amount_total
+            - sum(others.mapped("amount_total"))
+            - sum(refunded.mapped("amount_total"))
+        )
+
+    def _check_amounts(self):
+        for note in self:
+            if not note.line_ids or note.currency_id.compare_amounts(note.amount_total, 0) <= 0:
+                raise UserError(self.env._("A credit note needs lines with a positive total."))
+            creditable = note._creditable_amount()
+            if (
+                creditable is not None
+                and note.currency_id.compare_amounts(note.amount_total, creditable) > 0
+            ):
+                raise UserError(
+                    self.env._(
+                        "The credit note (%(total)s) exceeds what remains creditable on %(invoice)s"
+                        " (%(left)s).",
+                        total=note.amount_total,
+                        invoice=note.invoice_id.name,
+                        left=creditable,
+                    )
+                )
+
+    def action_submit(self):
+        """Draft → approved, or to approve when the total is above the threshold."""
+        self._check_amounts()
+        threshold = self._approval_threshold()
+        for note in self:
+            if float_compare(note.amount_total, threshold, precision_digits=2) > 0:
+                note._change_state("to_approve")
+                note.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    summary=self.env._("Approve credit note"),
+                    user_id=self.env.user.id,
+                )
+            else:
+                note._change_state("approved", approved_by_id=self.env.user.id)
+        return True
+
+    def action_approve(self):
+        self._check_accounting()
+        self._check_amounts()
+        self._change_state("approved", approved_by_id=self.env.user.id)
+        self.activity_feedback(["mail.mail_activity_data_todo"])
+        return True
+
+    def action_cancel(self):
+        self._change_state("cancelled")
+        return True
+
+    def action_issue(self):
+        """Number (gapless), post the accounting credit note, reconcile, PDF, email."""
+        self._check_accounting()
+        self._check_amounts()
+        for note in self:
+            if note.state != "approved":
+                note._change_state("issued")  # raises the proper transition error
+            sequence_date = fields.Date.context_today(self)
+            number = (
+                self.env["ir.sequence"]
+                .with_company(note.company_id)
+                .next_by_code("depanssur.credit.note", sequence_date=sequence_date)
+            )
+            note._change_state("issued", name=number, issue_date=sequence_date)
+            move = note.sudo()._create_accounting_move()
+            note.with_context(depanssur_state_change=True).move_id = move
+            note._attach_pdf()
+            note._send_issued_email()
+        self._sync_refunded()
+        return True
+
+    def _prepare_move_lines(self):
+        return [
+            Command.create(
+                {
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "price_unit": line.price_unit,
+                    "tax_ids": [Command.set(line.tax_ids.ids)],
+                    "product_id": line.product_id.id,
+                }
+            )
+            for line in self.line_ids
+        ]
+
+    def _create_accounting_move(self):
+        self.ensure_one()
+        values = {
+            "ref": self.env._("Credit note %(name)s", name=self.name),
+            "invoice_date": self.issue_date,
+            "date": self.issue_date,
+            "depanssur_credit_note_id": self.id,
+        }
+        if self.invoice_id:
+            # Odoo's reversal machinery: links reversed_entry_id, journal, partner, fiscal position
+            move = self.invoice_id._reverse_moves([values])
+            move.write(
+                {
+                    "invoice_line_ids": [Command.delete(line.id) for line in move.invoice_line_ids]
+                    + self._prepare_move_lines()
+                }
+            )
+        else:
+            move = self.env["account.move"].create(
+                dict(
+                    values,
+                    move_type="out_refund",
+                    partner_id=self.partner_id.id,
+                    company_id=self.company_id.id,
+                    invoice_line_ids=self._prepare_move_lines(),
+                )
+            )
+        move.action_post()
+        invoice = self.invoice_id
+        if invoice and invoice.payment_state in ("not_paid", "partial"):
+            receivable = (move | invoice).line_ids.filtered(
+                lambda line: (
+                    line.account_id.account_type == "asset_receivable" and not line.reconciled
+                )
+            )
+            receivable.reconcile()
+        return move
+
+    def _sync_refunded(self):
+        """Issued → refunded once the accounting credit note is paid (refund or reconciliation)."""
+        paid = self.filtered(
+            lambda n: n.state == "issued" and n.move_id.payment_state in ("paid", "in_payment")
+        )
+        paid._change_state("refunded")
+        return paid
+
+    @api.model
+    def _cron_sync_refunded(self):
+        self.search([("state", "=", "issued")])._sync_refunded()
+
+    # ------------------------------------------------------------
+    # PDF and email
+    # ------------------------------------------------------------
+
+    def _pdf_document(self):
+        """The pure renderer's input (rules.credit_note_pdf) built from this credit note."""
+        self.ensure_one()
+        from ..rules import credit_note_pdf as pdf
+
+        company = self.company_id
+        partner = self.partner_id
+
+        def party(record, company_record=None):
+            lines = [
+                record.street,
+                record.street2,
+                " ".join(filter(None, [record.zip, record.city])),
+            ]
+            if record.country_id and record.country_id.code != "FR":
+                lines.append(record.country_id.name)
+            return pdf.Party(
+                name=record.name or "",
+                address_lines=[line for line in lines if line],
+                siren=(company_record.company_registry if company_record else "") or "",
+                vat=record.vat or "",
+                email=record.email or "",
+                phone=record.phone or "",
+            )
+
+        lines = [
+            pdf.CreditNoteLine(
+                description=line.name,
+                quantity=pdf.Decimal(str(line.quantity)),
+                unit_price=pdf.Decimal(str(line.price_unit)),
+                vat_rate=pdf.Decimal(str(sum(line.tax_ids.mapped("amount")))),
+                untaxed=pdf.Decimal(str(line.price_subtotal)),
+                tax=pdf.Decimal(str(line.price_tax)),
+            )
+            for line in self.line_ids
+        ]
+        reason = dict(self._fields["reason"]._description_selection(self.env))[self.reason]
+        if self.reason_text:
+            reason = f"{reason} — {self.reason_text}"
+        return pdf.CreditNoteDocument(
+            number=self.name if self.name != "/" else self.env._("DRAFT"),
+            date=self.issue_date or fields.Date.context_today(self),
+            seller=party(company.partner_id, company),
+            client=party(partner.commercial_partner_id if partner.parent_id else partner),
+            origin_number=self.invoice_id.name or "",
+            origin_date=self.invoice_id.invoice_date,
+            reason=reason,
+            lines=lines,
+            total_untaxed=pdf.Decimal(str(self.amount_untaxed)),
+            total_tax=pdf.Decimal(str(self.amount_tax)),
+            total=pdf.Decimal(str(self.amount_total)),
+            currency_symbol=self.currency_id.symbol or "€",
+            legal_footer=(company.report_footer and str(company.report_footer)) or "",
+        )
+
+    def _render_pdf(self):
+        from ..rules import credit_note_pdf as pdf
+
+        return pdf.render(self._pdf_document())
+
+    def _pdf_filename(self):
+        return "Avoir-%s.pdf" % (self.name or "brouillon").replace("/", "-")
+
+    def _attach_pdf(self):
+        for note in self:
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": note._pdf_filename(),
+                    "raw": note._render_pdf(),
+                    "mimetype": "application/pdf",
+                    "res_model": note._name,
+                    "res_id": note.id,
+                }
+            )
+            note.with_context(depanssur_state_change=True).pdf_attachment_id = attachment
+            note.message_post(body=self.env._("Credit note issued."), attachment_ids=attachment.ids)
+
+    def _send_issued_email(self):
+        template = self.env.ref(
+            "depanssur.mail_template_credit_note_issued", raise_if_not_found=False
+        )
+        if not template:
+            return
+        for note in self.filtered("partner_id.email"):
+            note.with_context(lang=note.partner_id.lang).message_post_with_source(
+                template,
+                subtype_xmlid="mail.mt_comment",
+                attachment_ids=note.pdf_attachment_id.ids,
+            )
+
+    def action_print_pdf(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/depanssur/credit_note/{self.id}/pdf",
+            "target": "new",
+        }
+
+
+class DepanssurCreditNoteLine(models.Model):
+    _name = "depanssur.credit.note.line"
+    _description = "Credit note line"
+    _order = "sequence, id"
+
+    credit_note_id = fields.Many2one(
+        "depanssur.credit.note", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="credit_note_id.company_id", store=True)
+    currency_id = fields.Many2one(related="credit_note_id.currency_id")
+    sequence = fields.Integer(default=10)
+    product_id = fields.Many2one("product.product")
+    name = fields.Text(string="Description", required=True)
+    quantity = fields.Float(default=1.0, digits="Product Unit")
+    price_unit = fields.Float(string="Unit price", digits="Product Price")
+    tax_ids = fields.Many2many(
+        "account.tax",
+        string="Taxes",
+        domain="[('type_tax_use', '=', 'sale'), ('company_id', 'parent_of', company_id)]",
+    )
+    price_subtotal = fields.Monetary(compute="_compute_amounts", store=True, string="Untaxed")
+    price_tax = fields.Monetary(compute="_compute_amounts", store=True, string="Tax")
+    price_total = fields.Monetary(compute="_compute_amounts", store=True, string="Total")
+
+    _positive = models.Constraint(
+        "CHECK (quantity > 0 AND price_unit >= 0)",
+        "Credit note lines need a positive quantity and a non-negative price.",
+    )
+
+    @api.depends("quantity", "price_unit", "tax_ids")
+    def _compute_amounts(self):
+        for line in self:
+            currency = line.currency_id or self.env.company.currency_id
+            taxes = line.tax_ids.compute_all(
+                line.price_unit, currency=currency, quantity=line.quantity
+            )
+            line.price_subtotal = taxes["total_excluded"]
+            line.price_total = taxes["total_included"]
+            line.price_tax = taxes["total_included"] - taxes["total_excluded"]
+
+    def write(self, vals):
+        if any(line.credit_note_id.state not in ("draft",) for line in self):
+            raise UserError(self.env._("Only the lines of a draft credit note can be changed."))
+        return super().write(vals)
