@@ -1,10 +1,12 @@
 from . import (
     account_move,
+    depanssur_abstract_notify,  # the notification mixin, before the models using it
     depanssur_category,
     depanssur_consent,
     depanssur_coverage_mixin,
     depanssur_credit_note,
     depanssur_dossier,
+    depanssur_dunning,
     depanssur_option,
     depanssur_plan,
     depanssur_subscription,

@@ -25,7 +25,7 @@ class DepanssurCreditNote(models.Model):
     Odoo customer credit note (``out_refund``) with its legal PDF."""
 
     _name = "depanssur.credit.note"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "depanssur.notify.mixin"]
     _description = "Credit note"
     _order = "id desc"
     _check_company_auto = True
@@ -407,17 +407,8 @@ class DepanssurCreditNote(models.Model):
             note.message_post(body=self.env._("Credit note issued."), attachment_ids=attachment.ids)
 
     def _send_issued_email(self):
-        template = self.env.ref(
-            "depanssur.mail_template_credit_note_issued", raise_if_not_found=False
-        )
-        if not template:
-            return
-        for note in self.filtered("partner_id.email"):
-            note.with_context(lang=note.partner_id.lang).message_post_with_source(
-                template,
-                subtype_xmlid="mail.mt_comment",
-                attachment_ids=note.pdf_attachment_id.ids,
-            )
+        for note in self:
+            note._depanssur_notify("credit_note.issued", attachments=note.pdf_attachment_id)
 
     def action_print_pdf(self):
         self.ensure_one()

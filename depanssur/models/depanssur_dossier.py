@@ -37,7 +37,7 @@ class DepanssurDossier(models.Model):
     """A claim file ("dossier déclaratif") mirrored from Depanssur's operational tool."""
 
     _name = "depanssur.dossier"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "depanssur.notify.mixin"]
     _description = "Claim file"
     _order = "declaration_date desc, id desc"
     _check_company_auto = True
@@ -299,5 +299,7 @@ class DepanssurDossier(models.Model):
         return True
 
     def _notify_event(self, event):
-        """Hook for notifications (dossier received, decision...): see the notifications."""
-        return True
+        """Send the client the messages of ``dossier.<event>`` (see depanssur.notify.mixin)."""
+        if self.env.context.get("depanssur_no_notify"):
+            return {}
+        return self._depanssur_notify(f"dossier.{event}")

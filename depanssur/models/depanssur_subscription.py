@@ -24,7 +24,7 @@ TERMINATION_REASONS = [
 
 class DepanssurSubscription(models.Model):
     _name = "depanssur.subscription"
-    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin", "depanssur.notify.mixin"]
     _description = "Depanssur subscription"
     _order = "date_start desc, id desc"
     _check_company_auto = True
@@ -455,6 +455,8 @@ class DepanssurSubscription(models.Model):
         return True
 
     def _check_manager(self):
+        if self.env.context.get("depanssur_system"):
+            return  # the dunning sequence acts on its own
         if not self.env.user.has_group("depanssur.group_depanssur_manager"):
             raise UserError(
                 self.env._("Only a Depanssur manager can suspend or reactivate a subscription.")
@@ -601,8 +603,10 @@ class DepanssurSubscription(models.Model):
         return fields.Date.to_date(ctx_date) if ctx_date else fields.Date.context_today(self)
 
     def _notify_event(self, event):
-        """Hook for notifications (welcome, coverage active, suspension...): see notifications."""
-        return True
+        """Send the client the messages of ``subscription.<event>`` (see depanssur.notify.mixin)."""
+        if self.env.context.get("depanssur_no_notify"):
+            return {}
+        return self._depanssur_notify(f"subscription.{event}")
 
     def _coverage_year(self, day):
         """(first day, last day) of the coverage year containing ``day``."""
@@ -1265,8 +1269,26 @@ class DepanssurSubscription(models.Model):
         return usage
 
     def _depanssur_payment_event(self, kind, data, event):
-        """A payment.failed / payment.succeeded webhook (the dunning sequence extends this)."""
+        """A payment.failed / payment.succeeded webhook: opens or closes the dunning case."""
         self.ensure_one()
+        Case = self.env["depanssur.dunning.case"].sudo()
+        invoice = self.env["account.move"]
+        if data.get("invoice"):
+            invoice = self.invoice_ids.filtered(lambda m: m.name == data["invoice"])[:1]
+        if kind == "failed":
+            invoice = (
+                invoice
+                or self.invoice_ids.filtered(
+                    lambda m: m.state == "posted" and m.payment_state in ("not_paid", "partial")
+                ).sorted("invoice_date")[:1]
+            )
+            case = Case._open_for(self, invoice, event.occurred_at.date(), source="payment_failed")
+            case._depanssur_notify("dunning.payment_failed")
+        else:
+            domain = [("subscription_id", "=", self.id), ("state", "!=", "closed")]
+            if invoice:
+                domain.append(("invoice_id", "=", invoice.id))
+            Case.search(domain)._close("paid")
         if kind == "failed":
             body = self.env._(
                 "Payment failed (%(amount)s %(currency)s): %(reason)s",

@@ -1,0 +1,97 @@
+import logging
+
+from odoo import models
+
+_logger = logging.getLogger(__name__)
+
+# One place for "what goes out when": event → (email template, SMS template, consent purpose).
+# A purpose of None means transactional (sent to every reachable client); a purpose means
+# marketing (sent only with that consent given). Nothing goes to a blacklisted address/number.
+NOTIFICATIONS = {
+    "subscription.confirmed": ("mail_template_subscription_welcome", None, None),
+    "subscription.coverage_active": ("mail_template_coverage_active", None, None),
+    "subscription.plan_changed": ("mail_template_plan_changed", None, None),
+    "subscription.address_changed": ("mail_template_address_changed", None, None),
+    "subscription.suspended": ("mail_template_suspended", "sms_template_suspended", None),
+    "subscription.reactivated": ("mail_template_reactivated", None, None),
+    "subscription.terminated": ("mail_template_terminated", None, None),
+    "subscription.cap_80": ("mail_template_cap_80", None, None),
+    "subscription.cap_reached": ("mail_template_cap_reached", None, None),
+    "subscription.anniversary": ("mail_template_anniversary", None, None),
+    "subscription.offer": ("mail_template_partner_offer", None, "partner_offers"),
+    "dossier.received": ("mail_template_dossier_received", "sms_template_dossier_received", None),
+    "dossier.decision": ("mail_template_dossier_decision", "sms_template_dossier_decision", None),
+    "dossier.scheduled": (None, "sms_template_intervention_scheduled", None),
+    "dossier.done": ("mail_template_intervention_done", "sms_template_intervention_done", None),
+    "credit_note.issued": ("mail_template_credit_note_issued", None, None),
+    "partner.consent": ("mail_template_consent_changed", None, None),
+    "dunning.payment_failed": (None, "sms_template_payment_failed", None),
+}
+
+
+class DepanssurNotifyMixin(models.AbstractModel):
+    """Sends Depanssur's French emails and SMS through Odoo's mail and sms machinery, following
+    the sending rules of ``NOTIFICATIONS``; every message (or why none was sent) is logged on the
+    record's chatter."""
+
+    _name = "depanssur.notify.mixin"
+    _description = "Depanssur notifications"
+
+    def _depanssur_notify_partner(self):
+        return self.partner_id
+
+    def _depanssur_notify(self, event, email_template=None, sms_template=None, attachments=None):
+        """Send ``event``'s messages; explicit templates override the table (dunning levels)."""
+        mail_xmlid, sms_xmlid, purpose = NOTIFICATIONS.get(event, (None, None, None))
+        mail_template = email_template or (
+            mail_xmlid and self.env.ref(f"depanssur.{mail_xmlid}", raise_if_not_found=False)
+        )
+        sms_tmpl = sms_template or (
+            sms_xmlid and self.env.ref(f"depanssur.{sms_xmlid}", raise_if_not_found=False)
+        )
+        sent = {"email": 0, "sms": 0}
+        for record in self:
+            partner = record._depanssur_notify_partner()
+            if not partner or partner.depanssur_anonymized:
+                continue
+            if purpose and partner[f"consent_{purpose}"] != "given":
+                record._message_log(
+                    body=self.env._("Not sent (%(event)s): no marketing consent.", event=event)
+                )
+                continue
+            if mail_template:
+                sent["email"] += record._depanssur_send_email(partner, mail_template, attachments)
+            if sms_tmpl:
+                sent["sms"] += record._depanssur_send_sms(partner, sms_tmpl)
+        return sent
+
+    def _depanssur_send_email(self, partner, template, attachments=None):
+        self.ensure_one()
+        if not partner.email_normalized:
+            self._message_log(body=self.env._("Email not sent: the client has no valid email."))
+            return 0
+        if partner.is_blacklisted:
+            self._message_log(body=self.env._("Email not sent: the address is blacklisted."))
+            return 0
+        self.with_context(lang=partner.lang or self.env.lang).message_post_with_source(
+            template,
+            subtype_xmlid="mail.mt_comment",
+            partner_ids=partner.ids,
+            attachment_ids=attachments.ids if attachments else [],
+        )
+        return 1
+
+    def _depanssur_send_sms(self, partner, template):
+        self.ensure_one()
+        number = partner.mobile or partner.phone
+        sanitized = number and partner._phone_format(number=number)
+        if not sanitized:
+            self._message_log(body=self.env._("SMS not sent: the client has no valid number."))
+            return 0
+        if self.env["phone.blacklist"].sudo().search_count([("number", "=", sanitized)]):
+            self._message_log(body=self.env._("SMS not sent: the number is blacklisted."))
+            return 0
+        self.with_context(lang=partner.lang or self.env.lang)._message_sms_with_template(
+            template=template, partner_ids=partner.ids, sms_pid_to_number={partner.id: sanitized}
+        )
+        return 1

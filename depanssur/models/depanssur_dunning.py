@@ -1,0 +1,442 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Command
+
+from ..rules import dunning as dunning_rules
+from ..rules import workflow
+from .batching import batched, commit_progress
+
+_logger = logging.getLogger(__name__)
+
+LEVEL_ACTIONS = [
+    ("none", "Message only"),
+    ("retry_payment", "Retry payment"),
+    ("suspend", "Suspend coverage"),
+    ("terminate", "Terminate for non-payment"),
+    ("collection", "Hand to collection"),
+]
+
+
+class DepanssurDunningLevel(models.Model):
+    """A step of the dunning ladder (configurable; the default ladder is data)."""
+
+    _name = "depanssur.dunning.level"
+    _description = "Dunning level"
+    _order = "days_after, sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10, required=True)
+    days_after = fields.Integer(
+        string="Days after", required=True, help="Days after the failure or due date."
+    )
+    channel = fields.Selection(
+        [("email", "Email"), ("sms", "SMS"), ("both", "Email and SMS")],
+        required=True,
+        default="email",
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template", domain="[('model', '=', 'depanssur.dunning.case')]"
+    )
+    sms_template_id = fields.Many2one(
+        "sms.template", domain="[('model', '=', 'depanssur.dunning.case')]"
+    )
+    action = fields.Selection(LEVEL_ACTIONS, required=True, default="none")
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
+    active = fields.Boolean(default=True)
+
+    _days_positive = models.Constraint("CHECK (days_after >= 0)", "Days after cannot be negative.")
+
+    def _as_rule(self):
+        self.ensure_one()
+        actions = frozenset() if self.action == "none" else frozenset({self.action})
+        return dunning_rules.DunningLevel(
+            self.id, self.days_after, self.channel, actions, self.name
+        )
+
+
+class DepanssurDunningCase(models.Model):
+    """One unpaid invoice (or failed payment) followed along the dunning ladder."""
+
+    _name = "depanssur.dunning.case"
+    _inherit = ["mail.thread", "mail.activity.mixin", "depanssur.notify.mixin"]
+    _description = "Dunning case"
+    _order = "next_action_date, id"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    subscription_id = fields.Many2one(
+        "depanssur.subscription", required=True, index=True, ondelete="restrict"
+    )
+    partner_id = fields.Many2one(related="subscription_id.partner_id", store=True, index=True)
+    company_id = fields.Many2one(related="subscription_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    invoice_id = fields.Many2one("account.move", index="btree_not_null", ondelete="restrict")
+    amount_due = fields.Monetary(compute="_compute_amount_due")
+    start_date = fields.Date(required=True, help="Failure or due date: D+0 of the ladder.")
+    state = fields.Selection(
+        [("open", "Open"), ("paused", "Paused"), ("closed", "Closed")],
+        default="open",
+        required=True,
+        readonly=True,
+        index=True,
+        tracking=True,
+    )
+    level_id = fields.Many2one(
+        "depanssur.dunning.level", string="Current level", readonly=True, tracking=True
+    )
+    next_action_date = fields.Date(readonly=True, index=True)
+    action_ids = fields.One2many("depanssur.dunning.action", "case_id", string="History")
+    close_reason = fields.Selection(
+        [
+            ("paid", "Paid"),
+            ("credit_note", "Cleared by a credit note"),
+            ("terminated", "Subscription terminated"),
+            ("written_off", "Written off"),
+            ("manual", "Closed by hand"),
+        ],
+        readonly=True,
+    )
+    suspended_by_dunning = fields.Boolean(readonly=True)
+    source = fields.Selection(
+        [("overdue", "Overdue invoice"), ("payment_failed", "Payment failed")],
+        default="overdue",
+        required=True,
+    )
+
+    _one_open_per_invoice = models.UniqueIndex(
+        "(invoice_id) WHERE state != 'closed' AND invoice_id IS NOT NULL",
+        "This invoice already has an open dunning case.",
+    )
+
+    @api.depends("subscription_id.name", "invoice_id.name")
+    def _compute_name(self):
+        for case in self:
+            case.name = " / ".join(filter(None, [case.subscription_id.name, case.invoice_id.name]))
+
+    @api.depends("invoice_id.amount_residual")
+    def _compute_amount_due(self):
+        for case in self:
+            case.amount_due = case.invoice_id.amount_residual
+
+    # ------------------------------------------------------------
+    # Opening and closing
+    # ------------------------------------------------------------
+
+    @api.model
+    def _open_for(self, subscription, invoice, start_date, source="overdue"):
+        existing = self.search(
+            [
+                ("subscription_id", "=", subscription.id),
+                ("state", "!=", "closed"),
+                ("invoice_id", "=", invoice.id if invoice else False),
+            ],
+            limit=1,
+        )
+        if existing:
+            return existing
+        case = self.create(
+            {
+                "subscription_id": subscription.id,
+                "invoice_id": invoice.id if invoice else False,
+                "start_date": start_date,
+                "next_action_date": start_date,
+                "source": source,
+            }
+        )
+        case.message_post(body=self.env._("Dunning case opened."))
+        return case
+
+    @api.model
+    def _cron_open_overdue(self, day=None):
+        """Open a case for each overdue posted subscription invoice without one."""
+        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
+        invoices = self.env["account.move"].search(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("depanssur_subscription_id", "!=", False),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("invoice_date_due", "<", day),
+            ]
+        )
+        followed = self.search([("invoice_id", "in", invoices.ids), ("state", "!=", "closed")])
+        cases = self.browse()
+        for invoice in invoices - followed.invoice_id:
+            cases |= self._open_for(
+                invoice.depanssur_subscription_id, invoice, invoice.invoice_date_due
+            )
+        return cases
+
+    def _close(self, reason):
+        open_cases = self.filtered(lambda c: c.state != "closed")
+        for case in open_cases:
+            workflow.check_transition(workflow.DUNNING_CASE, case.state, "closed")
+        open_cases.write({"state": "closed", "close_reason": reason, "next_action_date": False})
+        for case in open_cases:
+            case.message_post(
+                body=self.env._(
+                    "Dunning case closed: %(reason)s.",
+                    reason=dict(self._fields["close_reason"]._description_selection(self.env))[
+                        reason
+                    ],
+                )
+            )
+            case._lift_suspension()
+        return open_cases
+
+    def _lift_suspension(self):
+        """Payment at any level lifts a dunning suspension at once."""
+        for case in self.filtered("suspended_by_dunning"):
+            subscription = case.subscription_id.sudo()
+            if subscription.state == "suspended" and case.close_reason in (
+                "paid",
+                "credit_note",
+                "written_off",
+            ):
+                subscription.with_context(depanssur_system=True).action_reactivate()
+            case.suspended_by_dunning = False
+
+    @api.model
+    def _cron_close_settled(self):
+        """Close the cases whose invoice got paid or credited."""
+        cases = self.search([("state", "!=", "closed"), ("invoice_id", "!=", False)])
+        paid = cases.filtered(lambda c: c.invoice_id.payment_state in ("paid", "in_payment"))
+        credited = cases.filtered(lambda c: c.invoice_id.payment_state == "reversed")
+        paid._close("paid")
+        credited._close("credit_note")
+        return paid | credited
+
+    # ------------------------------------------------------------
+    # The ladder
+    # ------------------------------------------------------------
+
+    def _ladder(self):
+        return self.env["depanssur.dunning.level"].search(
+            [("company_id", "in", [*self.company_id.ids, False])]
+        )
+
+    @api.model
+    def _cron_advance(self, day=None, batch_size=200):
+        """Daily: every due level of every open case, exactly once per level."""
+        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
+        self._cron_close_settled()
+        self._cron_open_overdue(day)
+        cases = self.search([("state", "=", "open"), ("next_action_date", "<=", day)])
+        done = 0
+        for batch in batched(cases, batch_size):
+            for case in batch:
+                case._advance(day)
+            done += len(batch)
+            if not commit_progress(self.env, len(batch), len(cases) - done):
+                break
+        return cases
+
+    def _advance(self, day):
+        self.ensure_one()
+        levels = self._ladder()
+        rules = [level._as_rule() for level in levels]
+        done = self.action_ids.level_id.ids
+        for rule in dunning_rules.due_levels(rules, self.start_date, done, day):
+            if self.state != "open":
+                break
+            self._execute_level(levels.browse(rule.sequence), day)
+        done = self.action_ids.level_id.ids
+        self.next_action_date = dunning_rules.next_action_date(rules, self.start_date, done)
+
+    def _execute_level(self, level, day, skipped=False):
+        self.ensure_one()
+        action = self.env["depanssur.dunning.action"].create(
+            {"case_id": self.id, "level_id": level.id, "date": day, "skipped": skipped}
+        )
+        self.level_id = level
+        if skipped:
+            action.result = self.env._("Skipped by hand.")
+            return action
+        results = []
+        sms = level.sms_template_id if level.channel in ("sms", "both") else None
+        mail = level.mail_template_id if level.channel in ("email", "both") else None
+        sent = self._depanssur_notify(
+            "dunning.level", email_template=mail or None, sms_template=sms or None
+        )
+        results.append(
+            self.env._("%(email)s email(s), %(sms)s SMS", email=sent["email"], sms=sent["sms"])
+        )
+        if level.action == "retry_payment":
+            results.append(self._retry_payment())
+        elif level.action == "suspend":
+            subscription = self.subscription_id.sudo()
+            if subscription.state in ("carence", "active"):
+                subscription.with_context(depanssur_system=True).action_suspend(
+                    reason=self.env._("Unpaid invoice %(name)s", name=self.invoice_id.name or "-"),
+                    day=day,
+                )
+                self.suspended_by_dunning = True
+                results.append(self.env._("coverage suspended"))
+        elif level.action == "terminate":
+            subscription = self.subscription_id.sudo()
+            if subscription.state in ("carence", "active", "suspended"):
+                subscription._terminate("non_payment", day - timedelta(days=1))
+                results.append(self.env._("subscription terminated for non-payment"))
+            self._close("terminated")
+        elif level.action == "collection":
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Hand to collection"),
+                user_id=self.env.ref("base.user_admin").id,
+            )
+            results.append(self.env._("handed to collection"))
+        action.result = "; ".join(results)
+        return action
+
+    def _retry_payment(self):
+        """Charge the saved payment method off-session, or send the portal payment link."""
+        self.ensure_one()
+        subscription = self.subscription_id.sudo()
+        invoice = self.invoice_id.sudo()
+        token = subscription.payment_token_id
+        if not invoice or invoice.payment_state not in ("not_paid", "partial"):
+            return self.env._("nothing to charge")
+        if token:
+            tx = (
+                self.env["payment.transaction"]
+                .sudo()
+                .create(
+                    {
+                        "provider_id": token.provider_id.id,
+                        "payment_method_id": token.payment_method_id.id,
+                        "reference": self.env["payment.transaction"]._compute_reference(
+                            token.provider_id.code, prefix=invoice.name
+                        ),
+                        "amount": invoice.amount_residual,
+                        "currency_id": invoice.currency_id.id,
+                        "partner_id": invoice.partner_id.id,
+                        "token_id": token.id,
+                        "operation": "offline",
+                        "invoice_ids": [Command.set(invoice.ids)],
+                    }
+                )
+            )
+            tx._charge_with_token()
+            if tx.state == "done":
+                tx._post_process()
+            self.message_post(
+                body=self.env._(
+                    "Payment retried with %(token)s: %(state)s.",
+                    token=token.display_name,
+                    state=tx.state,
+                )
+            )
+            if invoice.payment_state in ("paid", "in_payment"):
+                self._close("paid")
+            return self.env._("payment retried (%(state)s)", state=tx.state)
+        return self.env._("payment link sent")
+
+    def _payment_link(self):
+        self.ensure_one()
+        invoice = self.invoice_id.sudo()
+        if not invoice:
+            return self.get_base_url() + "/my"
+        return invoice.get_base_url() + invoice._get_share_url(redirect=True)
+
+    # ------------------------------------------------------------
+    # Manual actions (Accounting)
+    # ------------------------------------------------------------
+
+    def _check_accounting(self):
+        if not self.env.user.has_group("depanssur.group_depanssur_accounting"):
+            raise UserError(self.env._("Only Depanssur accounting can act on dunning cases."))
+
+    def action_pause(self):
+        self._check_accounting()
+        for case in self:
+            workflow.check_transition(workflow.DUNNING_CASE, case.state, "paused")
+        self.write({"state": "paused"})
+        return True
+
+    def action_resume(self):
+        self._check_accounting()
+        for case in self:
+            workflow.check_transition(workflow.DUNNING_CASE, case.state, "open")
+        self.write({"state": "open"})
+        return True
+
+    def action_skip_to_level(self, level, day=None):
+        """Mark the levels before ``level`` as skipped and execute ``level`` now."""
+        self._check_accounting()
+        self.ensure_one()
+        day = day or fields.Date.context_today(self)
+        if self.state == "closed":
+            raise UserError(self.env._("This dunning case is closed."))
+        for earlier in self._ladder():
+            if earlier == level:
+                break
+            if earlier not in self.action_ids.level_id:
+                self._execute_level(earlier, day, skipped=True)
+        if level not in self.action_ids.level_id:
+            self._execute_level(level, day)
+        self.next_action_date = dunning_rules.next_action_date(
+            [lv._as_rule() for lv in self._ladder()], self.start_date, self.action_ids.level_id.ids
+        )
+        return True
+
+    def action_write_off(self):
+        """Clear the debt with an issued credit note and close the case."""
+        self._check_accounting()
+        for case in self:
+            invoice = case.invoice_id
+            if not invoice or not invoice.amount_residual:
+                raise UserError(self.env._("Nothing left to write off."))
+            ratio = invoice.amount_residual / invoice.amount_total
+            lines = [
+                Command.create(
+                    {
+                        "product_id": line.product_id.id,
+                        "name": self.env._("Write-off: %(label)s", label=line.name),
+                        "quantity": 1,
+                        "price_unit": invoice.currency_id.round(line.price_subtotal * ratio),
+                        "tax_ids": [Command.set(line.tax_ids.ids)],
+                    }
+                )
+                for line in invoice.invoice_line_ids.filtered(
+                    lambda ml: ml.display_type == "product"
+                )
+            ]
+            note = self.env["depanssur.credit.note"].create(
+                {
+                    "partner_id": invoice.partner_id.id,
+                    "subscription_id": case.subscription_id.id,
+                    "invoice_id": invoice.id,
+                    "reason": "write_off",
+                    "line_ids": lines,
+                }
+            )
+            note.with_context(depanssur_skip_threshold=True).action_submit()
+            if note.state == "to_approve":
+                note.action_approve()
+            note.action_issue()
+            case._close("written_off")
+        return True
+
+
+class DepanssurDunningAction(models.Model):
+    """What a dunning level did on a case: one record per (case, level), never two."""
+
+    _name = "depanssur.dunning.action"
+    _description = "Dunning action"
+    _order = "date, id"
+
+    case_id = fields.Many2one(
+        "depanssur.dunning.case", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="case_id.company_id", store=True)
+    level_id = fields.Many2one("depanssur.dunning.level", required=True, ondelete="restrict")
+    date = fields.Date(required=True)
+    skipped = fields.Boolean()
+    result = fields.Char()
+
+    _once_per_level = models.UniqueIndex(
+        "(case_id, level_id)", "This dunning level was already applied to this case."
+    )
