@@ -38,7 +38,8 @@ if ! have_odoo; then
     echo
 else
     pg_start
-    depends=$(addon_depends)
+    # the addon's dependencies, plus payment_demo which the tests use as a payment provider
+    depends="$(addon_depends),payment_demo"
     odoo_version=$("$PYTHON" -c 'import odoo.release as r; print(r.version)')
     key=$(printf '%s|%s|demo|fr_FR' "$depends" "$odoo_version" | sha1sum | cut -c1-10)
     tmpl="depanssur_tmpl_$key"

@@ -27,7 +27,7 @@ class DepanssurWebhookEvent(models.Model):
     occurred_at = fields.Datetime(required=True, readonly=True, index=True)
     received_at = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     payload = fields.Json(readonly=True)
-    payload_text = fields.Text(string="Payload", compute="_compute_payload_text")
+    payload_text = fields.Text(string="Payload (formatted)", compute="_compute_payload_text")
     state = fields.Selection(
         [
             ("received", "Received"),

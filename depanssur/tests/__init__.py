@@ -1,6 +1,7 @@
 from . import (
     test_credit_note,
     test_dossier,
+    test_dunning,
     test_partner,
     test_security,
     test_subscription,
