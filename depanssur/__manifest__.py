@@ -37,6 +37,7 @@
         "views/depanssur_webhook_views.xml",
         "views/depanssur_credit_note_views.xml",
         "views/depanssur_dunning_views.xml",
+        "views/depanssur_reporting_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",

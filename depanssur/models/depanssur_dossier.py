@@ -94,6 +94,7 @@ class DepanssurDossier(models.Model):
     nps_score = fields.Integer(string="NPS score", readonly=True, copy=False, aggregator="avg")
     nps_comment = fields.Text(string="NPS comment", readonly=True, copy=False)
     nps_date = fields.Datetime(string="NPS answered on", readonly=True, copy=False)
+    nps_callback_planned = fields.Boolean(readonly=True, copy=False)
     last_event_at = fields.Datetime(
         readonly=True, copy=False, help="occurred_at of the newest webhook event applied."
     )

@@ -121,6 +121,7 @@ class DepanssurSubscription(models.Model):
         domain="[('partner_id', '=', partner_id)]",
         check_company=True,
     )
+    anniversary_notice_year = fields.Integer(copy=False, readonly=True)
     payment_reference = fields.Char(help="Mandate or card reference given by the client.")
     pending_plan_id = fields.Many2one(
         "depanssur.plan", string="Scheduled plan", readonly=True, copy=False

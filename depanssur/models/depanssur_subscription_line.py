@@ -84,6 +84,8 @@ class DepanssurSubscriptionUsage(models.Model):
     year_end = fields.Date(required=True)
     interventions_used = fields.Integer(default=0)
     amount_consumed = fields.Monetary(default=0.0)
+    alert_80_sent = fields.Boolean(copy=False)
+    alert_cap_sent = fields.Boolean(copy=False)
 
     _year_unique = models.UniqueIndex(
         "(subscription_id, year_start, COALESCE(option_id, 0))",

@@ -1,0 +1,283 @@
+import logging
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+from odoo import api, fields, models
+
+from .batching import batched, commit_progress
+
+_logger = logging.getLogger(__name__)
+
+
+class DepanssurJobs(models.AbstractModel):
+    """The daily and weekly runs: each step is a ``_cron_*`` method callable for a given day,
+    idempotent (running it twice changes nothing more) and traced in ``depanssur.job.run``."""
+
+    _name = "depanssur.jobs"
+    _description = "Depanssur scheduled jobs"
+
+    @api.model
+    def _day(self, day):
+        return fields.Date.to_date(day) if day else fields.Date.context_today(self)
+
+    @api.model
+    def _cron_daily(self, day=None):
+        day = self._day(day)
+        Subscription = self.env["depanssur.subscription"]
+        steps = [
+            ("Effective terminations", lambda: Subscription._cron_apply_terminations(day)),
+            ("Scheduled changes", lambda: Subscription._cron_apply_scheduled_changes(day)),
+            ("End of waiting periods", lambda: Subscription._cron_end_carence(day)),
+            ("Counters reset at anniversaries", lambda: Subscription._cron_reset_counters(day)),
+            ("Anniversary notices", lambda: self._cron_anniversary_notices(day)),
+            ("Invoicing", lambda: Subscription._cron_invoice_due(day)),
+            ("Cap alerts", lambda: self._cron_cap_alerts(day)),
+            ("Dunning", lambda: self.env["depanssur.dunning.case"]._cron_advance(day)),
+            (
+                "Credit notes refunded",
+                self.env["depanssur.credit.note"]._cron_sync_refunded,
+            ),
+            ("Webhook events retry", self.env["depanssur.webhook.event"]._cron_process),
+            ("RGPD retention", lambda: self._cron_rgpd_retention(day)),
+        ]
+        Run = self.env["depanssur.job.run"]
+        return Run.browse([Run._run(name, day, step).id for name, step in steps])
+
+    @api.model
+    def _cron_weekly(self, day=None):
+        day = self._day(day)
+        steps = [
+            ("KPI snapshot", lambda: self.env["depanssur.kpi.snapshot"]._cron_snapshot(day)),
+            ("Detractor call-backs", lambda: self._cron_detractor_activities(day)),
+            ("Data quality report", lambda: self._cron_data_quality(day)),
+            ("Manager digest", lambda: self._cron_manager_digest(day)),
+        ]
+        Run = self.env["depanssur.job.run"]
+        return Run.browse([Run._run(name, day, step).id for name, step in steps])
+
+    # ------------------------------------------------------------
+    # Daily steps
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_anniversary_notices(self, day=None):
+        """Renewal reminder with the terms, once a year, 30 days before the anniversary."""
+        day = self._day(day)
+        target = day + timedelta(days=30)
+        subscriptions = self.env["depanssur.subscription"].search(
+            [("state", "in", ("carence", "active", "suspended")), ("anniversary_date", "!=", False)]
+        )
+        due = subscriptions.filtered(
+            lambda s: (
+                s._coverage_year(target)[0] == target
+                and s.anniversary_notice_year != target.year
+                and target > s.date_start
+            )
+        )
+        for batch in batched(due, 200):
+            for subscription in batch:
+                subscription._notify_event("anniversary")
+                subscription.anniversary_notice_year = target.year
+            commit_progress(self.env, len(batch), 0)
+        return due
+
+    @api.model
+    def _cron_cap_alerts(self, day=None):
+        """80 % of a yearly cap reached, then cap reached: each alert once per coverage year."""
+        day = self._day(day)
+        usages = self.env["depanssur.subscription.usage"].search(
+            [
+                ("option_id", "=", False),
+                ("year_start", "<=", day),
+                ("year_end", ">=", day),
+                ("subscription_id.state", "in", ("carence", "active", "suspended")),
+                "|",
+                ("alert_80_sent", "=", False),
+                ("alert_cap_sent", "=", False),
+            ]
+        )
+        sent = self.env["depanssur.subscription.usage"]
+        for usage in usages:
+            plan = usage.subscription_id.plan_id
+            ratios = []
+            if plan.yearly_cap_amount:
+                ratios.append(usage.amount_consumed / plan.yearly_cap_amount)
+            if plan.yearly_cap_count:
+                ratios.append(usage.interventions_used / plan.yearly_cap_count)
+            ratio = max(ratios or [0])
+            subscription = usage.subscription_id.with_context(date=fields.Date.to_string(day))
+            if ratio >= 1 and not usage.alert_cap_sent:
+                subscription._notify_event("cap_reached")
+                usage.write({"alert_cap_sent": True, "alert_80_sent": True})
+                sent |= usage
+            elif ratio >= 0.8 and not usage.alert_80_sent:
+                subscription._notify_event("cap_80")
+                usage.alert_80_sent = True
+                sent |= usage
+        return sent
+
+    @api.model
+    def _cron_rgpd_retention(self, day=None):
+        """Anonymise clients terminated for longer than the retention period whose accounting is
+        settled (no open subscription, nothing left to pay)."""
+        day = self._day(day)
+        years = int(
+            self.env["ir.config_parameter"].sudo().get_param("depanssur.retention_years", 3)
+        )
+        limit = day - relativedelta(years=years)
+        Subscription = self.env["depanssur.subscription"].sudo()
+        old = Subscription.search(
+            [("state", "in", ("terminated", "cancelled")), ("termination_date", "<", limit)]
+        )
+        candidates = old.partner_id.filtered(lambda p: not p.depanssur_anonymized)
+        done = self.env["res.partner"]
+        for partner in candidates:
+            recent = Subscription.search_count(
+                [
+                    ("partner_id", "=", partner.id),
+                    "|",
+                    ("state", "not in", ("terminated", "cancelled")),
+                    ("termination_date", ">=", limit),
+                ]
+            )
+            unpaid = (
+                self.env["account.move"]
+                .sudo()
+                .search_count(
+                    [
+                        ("partner_id", "=", partner.id),
+                        ("state", "=", "posted"),
+                        ("payment_state", "in", ("not_paid", "partial")),
+                        ("move_type", "in", ("out_invoice", "out_refund")),
+                    ]
+                )
+            )
+            if recent or unpaid or partner._depanssur_erasure_blockers():
+                continue
+            partner.sudo()._depanssur_anonymize()
+            done |= partner
+        return done
+
+    # ------------------------------------------------------------
+    # Weekly steps
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_detractor_activities(self, day=None):
+        """A call-back activity for an agent on each detractor answer (NPS 0-6), once."""
+        day = self._day(day)
+        dossiers = self.env["depanssur.dossier"].search(
+            [
+                ("nps_date", "!=", False),
+                ("nps_score", "<=", 6),
+                ("nps_callback_planned", "=", False),
+            ]
+        )
+        agent_group = self.env.ref("depanssur.group_depanssur_agent")
+        agents = agent_group.all_user_ids.filtered(lambda u: not u.share and u.active)
+        activity_type = self.env.ref("mail.mail_activity_data_call")
+        for index, dossier in enumerate(dossiers):
+            user = agents[index % len(agents)] if agents else self.env.user
+            dossier.activity_schedule(
+                activity_type_id=activity_type.id,
+                summary=self.env._(
+                    "Call back a detractor (NPS %(score)s)", score=dossier.nps_score
+                ),
+                note=dossier.nps_comment or "",
+                user_id=user.id,
+                date_deadline=day + timedelta(days=2),
+            )
+            dossier.nps_callback_planned = True
+        return dossiers
+
+    @api.model
+    def _data_quality_issues(self):
+        Partner = self.env["res.partner"]
+        clients = self.env["depanssur.subscription"].search([]).partner_id
+        invalid_phones = clients.filtered(
+            lambda p: any(
+                number and not p._phone_format(number=number) for number in (p.phone, p.mobile)
+            )
+        )
+        without_consent = clients.filtered(lambda p: not p.depanssur_consent_ids)
+        without_address = (
+            self.env["depanssur.subscription"]
+            .search([("state", "in", ("carence", "active", "suspended"))])
+            .filtered(
+                lambda s: (
+                    not s.risk_address_id
+                    or not (
+                        s.risk_address_id.street
+                        and s.risk_address_id.zip
+                        and s.risk_address_id.city
+                    )
+                )
+            )
+        )
+        return {
+            "invalid_phones": invalid_phones or Partner,
+            "without_consent": without_consent or Partner,
+            "without_address": without_address,
+        }
+
+    @api.model
+    def _cron_data_quality(self, day=None):
+        issues = self._data_quality_issues()
+        message = self.env._(
+            "Invalid phones: %(phones)s (%(phone_names)s)\n"
+            "Clients without any consent record: %(consents)s\n"
+            "Subscriptions without a complete insured home: %(homes)s (%(home_names)s)",
+            phones=len(issues["invalid_phones"]),
+            phone_names=", ".join(issues["invalid_phones"][:20].mapped("display_name")),
+            consents=len(issues["without_consent"]),
+            homes=len(issues["without_address"]),
+            home_names=", ".join(issues["without_address"][:20].mapped("name")),
+        )
+        return sum(len(records) for records in issues.values()), message
+
+    @api.model
+    def _cron_manager_digest(self, day=None):
+        """A weekly digest email to Managers: KPIs, failed webhook events, dunning by level,
+        detractors, data quality."""
+        day = self._day(day)
+        managers = self.env.ref("depanssur.group_depanssur_manager").all_user_ids.filtered(
+            lambda u: not u.share and u.active and u.email
+        )
+        if not managers:
+            return 0
+        values = self._digest_values(day)
+        body = self.env["ir.qweb"]._render("depanssur.manager_digest", values)
+        self.env["mail.mail"].sudo().create(
+            {
+                "subject": self.env._(
+                    "Depanssur — weekly digest %(date)s", date=day.strftime("%d/%m/%Y")
+                ),
+                "body_html": body,
+                "email_to": ",".join(managers.mapped("email_formatted")),
+                "auto_delete": False,
+            }
+        )
+        return len(managers)
+
+    @api.model
+    def _digest_values(self, day):
+        snapshot = self.env["depanssur.kpi.snapshot"].search(
+            [], order="date desc, id desc", limit=1
+        )
+        week_ago = fields.Datetime.to_datetime(day) - timedelta(days=7)
+        failed = self.env["depanssur.webhook.event"].search([("state", "=", "failed")])
+        dunning = self.env["depanssur.dunning.case"]._read_group(
+            [("state", "=", "open")], ["level_id"], ["__count"]
+        )
+        detractors = self.env["depanssur.dossier"].search(
+            [("nps_date", ">=", week_ago), ("nps_score", "<=", 6)]
+        )
+        return {
+            "day": day,
+            "snapshot": snapshot,
+            "failed_events": failed,
+            "dunning": dunning,
+            "detractors": detractors,
+            "quality": self._data_quality_issues(),
+            "company": self.env.company,
+        }

@@ -1,0 +1,281 @@
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from odoo import api, fields, models
+
+from ..rules import kpi as kpi_rules
+
+_logger = logging.getLogger(__name__)
+
+RUNNING_SQL = """
+    SELECT s.id
+      FROM depanssur_subscription s
+     WHERE s.company_id = %(company)s
+       AND s.state NOT IN ('draft', 'cancelled')
+       AND s.date_start <= %(day)s
+       AND (s.termination_date IS NULL OR s.termination_date >= %(day)s)
+"""
+
+MRR_SQL = f"""
+    WITH running AS ({RUNNING_SQL}),
+    plan_price AS (
+        SELECT r.id AS sub_id, pt.list_price AS amount
+          FROM running r
+          JOIN depanssur_subscription_plan_period spp
+            ON spp.subscription_id = r.id AND spp.date_from <= %(day)s
+           AND (spp.date_to IS NULL OR spp.date_to >= %(day)s)
+          JOIN depanssur_plan p ON p.id = spp.plan_id
+          JOIN product_product pp ON pp.id = p.product_id
+          JOIN product_template pt ON pt.id = pp.product_tmpl_id
+    ),
+    option_price AS (
+        SELECT r.id AS sub_id, SUM(pt.list_price) AS amount
+          FROM running r
+          JOIN depanssur_subscription_option so
+            ON so.subscription_id = r.id AND so.date_start <= %(day)s
+           AND (so.date_end IS NULL OR so.date_end >= %(day)s)
+          JOIN depanssur_option o ON o.id = so.option_id
+          JOIN product_product pp ON pp.id = o.product_id
+          JOIN product_template pt ON pt.id = pp.product_tmpl_id
+      GROUP BY r.id
+    )
+    SELECT r.id, COALESCE(pl.amount, 0) + COALESCE(op.amount, 0)
+      FROM running r
+ LEFT JOIN plan_price pl ON pl.sub_id = r.id
+ LEFT JOIN option_price op ON op.sub_id = r.id
+"""
+
+# earned premiums: untaxed subscription invoices net of their credit notes
+PREMIUM_SQL = """
+    SELECT COALESCE(SUM(-aml.balance), 0)
+      FROM account_move_line aml
+      JOIN account_move m ON m.id = aml.move_id
+ LEFT JOIN account_move origin ON origin.id = m.reversed_entry_id
+ LEFT JOIN depanssur_credit_note cn ON cn.id = m.depanssur_credit_note_id
+     WHERE m.state = 'posted'
+       AND m.company_id = %(company)s
+       AND m.move_type IN ('out_invoice', 'out_refund')
+       AND aml.display_type = 'product'
+       AND m.invoice_date BETWEEN %(start)s AND %(end)s
+       AND COALESCE(m.depanssur_subscription_id, origin.depanssur_subscription_id,
+                    cn.subscription_id) IS NOT NULL
+"""
+
+
+class DepanssurKpi(models.AbstractModel):
+    """Set-based KPI computations; the formulas themselves live in ``rules.kpi``."""
+
+    _name = "depanssur.kpi"
+    _description = "Depanssur KPIs"
+
+    @api.model
+    def _mrr_by_subscription(self, day, company=None):
+        company = company or self.env.company
+        self.env.flush_all()
+        self.env.cr.execute(MRR_SQL, {"day": day, "company": company.id})
+        return {sub_id: Decimal(str(amount)) for sub_id, amount in self.env.cr.fetchall()}
+
+    @api.model
+    def _period_kpis(self, start, end, company=None):
+        """Every KPI of the period [start, end] (inclusive) as plain values."""
+        company = company or self.env.company
+        cr = self.env.cr
+        opening = self._mrr_by_subscription(start - timedelta(days=1), company)
+        closing = self._mrr_by_subscription(end, company)
+        cr.execute(
+            "SELECT id FROM depanssur_subscription WHERE company_id = %s "
+            "AND date_start BETWEEN %s AND %s",
+            (company.id, start, end),
+        )
+        started = frozenset(row[0] for row in cr.fetchall())
+        moves = kpi_rules.mrr_movements(opening, closing, started)
+        cr.execute(
+            """
+            SELECT termination_reason = 'non_payment', COUNT(*)
+              FROM depanssur_subscription
+             WHERE company_id = %s AND state = 'terminated'
+               AND termination_date BETWEEN %s AND %s
+          GROUP BY 1
+            """,
+            (company.id, start, end),
+        )
+        terminated = dict(cr.fetchall())
+        voluntary, non_payment = terminated.get(False, 0), terminated.get(True, 0)
+        cr.execute(
+            """
+            SELECT COALESCE(SUM(covered_amount), 0), COUNT(*)
+              FROM depanssur_dossier
+             WHERE company_id = %s AND state IN ('done', 'closed')
+               AND done_date BETWEEN %s AND %s
+            """,
+            (company.id, start, end),
+        )
+        covered, done_count = cr.fetchone()
+        cr.execute(PREMIUM_SQL, {"company": company.id, "start": start, "end": end})
+        premiums = cr.fetchone()[0]
+        cr.execute(
+            """
+            SELECT nps_score FROM depanssur_dossier
+             WHERE company_id = %s AND nps_date IS NOT NULL
+               AND nps_date::date BETWEEN %s AND %s
+            """,
+            (company.id, start, end),
+        )
+        nps = kpi_rules.nps([row[0] for row in cr.fetchall()])
+        receivables, sales, ageing = self._receivables(start, end, company)
+        days = (end - start).days + 1
+        return {
+            "opening_mrr": moves.opening,
+            "mrr": moves.closing,
+            "new_mrr": moves.new,
+            "expansion_mrr": moves.expansion,
+            "contraction_mrr": moves.contraction,
+            "churn_mrr": moves.churn,
+            "reactivation_mrr": moves.reactivation,
+            "running_count": len(closing),
+            "running_at_start": len(opening),
+            "terminated_voluntary": voluntary,
+            "terminated_non_payment": non_payment,
+            "logo_churn": kpi_rules.logo_churn_rate(voluntary + non_payment, len(opening)),
+            "revenue_churn": kpi_rules.revenue_churn_rate(
+                moves.churn, moves.contraction, moves.opening
+            ),
+            "covered_amount": Decimal(str(covered)),
+            "done_count": done_count,
+            "earned_premiums": Decimal(str(premiums)),
+            "loss_ratio": kpi_rules.loss_ratio(covered, premiums),
+            "nps": nps.score,
+            "nps_count": nps.count,
+            "promoters": nps.promoters,
+            "detractors": nps.detractors,
+            "receivables": receivables,
+            "credit_sales": sales,
+            "dso": kpi_rules.dso(receivables, sales, days),
+            **ageing,
+        }
+
+    @api.model
+    def _receivables(self, start, end, company):
+        """Open subscription receivables at ``end`` (current residuals of invoices issued by
+        then), credit sales of the period, and the ageing of what is open."""
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT COALESCE(SUM(amount_residual_signed) FILTER (WHERE invoice_date <= %(end)s), 0),
+                   COALESCE(SUM(amount_total_signed)
+                            FILTER (WHERE invoice_date BETWEEN %(start)s AND %(end)s), 0),
+                   COALESCE(SUM(amount_residual_signed) FILTER (
+                       WHERE invoice_date <= %(end)s AND %(end)s - invoice_date_due <= 30), 0),
+                   COALESCE(SUM(amount_residual_signed) FILTER (
+                       WHERE invoice_date <= %(end)s
+                         AND %(end)s - invoice_date_due BETWEEN 31 AND 60), 0),
+                   COALESCE(SUM(amount_residual_signed) FILTER (
+                       WHERE invoice_date <= %(end)s
+                         AND %(end)s - invoice_date_due BETWEEN 61 AND 90), 0),
+                   COALESCE(SUM(amount_residual_signed) FILTER (
+                       WHERE invoice_date <= %(end)s AND %(end)s - invoice_date_due > 90), 0)
+              FROM account_move
+             WHERE company_id = %(company)s AND state = 'posted'
+               AND move_type = 'out_invoice' AND depanssur_subscription_id IS NOT NULL
+            """,
+            {"company": company.id, "start": start, "end": end},
+        )
+        receivables, sales, b30, b60, b90, bmore = (Decimal(str(v)) for v in cr.fetchone())
+        ageing = {"ageing_0_30": b30, "ageing_31_60": b60, "ageing_61_90": b90, "ageing_90": bmore}
+        return receivables, sales, ageing
+
+
+class DepanssurKpiSnapshot(models.Model):
+    """KPIs frozen at a date (month to date), kept even if data is later corrected."""
+
+    _name = "depanssur.kpi.snapshot"
+    _description = "KPI snapshot"
+    _order = "date desc, id desc"
+    _rec_name = "date"
+
+    date = fields.Date(required=True, readonly=True, index=True)
+    period_start = fields.Date(readonly=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    mrr = fields.Monetary(string="MRR", readonly=True, aggregator="avg")
+    opening_mrr = fields.Monetary(string="Opening MRR", readonly=True, aggregator="avg")
+    new_mrr = fields.Monetary(string="New MRR", readonly=True)
+    expansion_mrr = fields.Monetary(string="Expansion MRR", readonly=True)
+    contraction_mrr = fields.Monetary(string="Contraction MRR", readonly=True)
+    churn_mrr = fields.Monetary(string="Churned MRR", readonly=True)
+    reactivation_mrr = fields.Monetary(string="Reactivation MRR", readonly=True)
+    running_count = fields.Integer(string="Running subscriptions", readonly=True, aggregator="avg")
+    running_at_start = fields.Integer(readonly=True, aggregator="avg")
+    terminated_voluntary = fields.Integer(string="Voluntary terminations", readonly=True)
+    terminated_non_payment = fields.Integer(string="Non-payment terminations", readonly=True)
+    logo_churn = fields.Float(string="Logo churn (%)", readonly=True, aggregator="avg")
+    revenue_churn = fields.Float(string="Revenue churn (%)", readonly=True, aggregator="avg")
+    covered_amount = fields.Monetary(string="Covered interventions", readonly=True)
+    done_count = fields.Integer(string="Interventions done", readonly=True)
+    earned_premiums = fields.Monetary(readonly=True)
+    loss_ratio = fields.Float(string="Loss ratio (%)", readonly=True, aggregator="avg")
+    nps = fields.Float(string="NPS", readonly=True, aggregator="avg")
+    nps_count = fields.Integer(string="NPS answers", readonly=True)
+    promoters = fields.Integer(readonly=True)
+    detractors = fields.Integer(readonly=True)
+    receivables = fields.Monetary(readonly=True, aggregator="avg")
+    credit_sales = fields.Monetary(readonly=True)
+    dso = fields.Float(string="DSO (days)", readonly=True, aggregator="avg")
+    ageing_0_30 = fields.Monetary(string="Due 0-30 days", readonly=True, aggregator="avg")
+    ageing_31_60 = fields.Monetary(string="Due 31-60 days", readonly=True, aggregator="avg")
+    ageing_61_90 = fields.Monetary(string="Due 61-90 days", readonly=True, aggregator="avg")
+    ageing_90 = fields.Monetary(string="Due 90+ days", readonly=True, aggregator="avg")
+    has_loss_ratio = fields.Boolean(readonly=True)
+    has_nps = fields.Boolean(readonly=True)
+
+    _date_company_unique = models.UniqueIndex(
+        "(company_id, date)", "A snapshot already exists for this date."
+    )
+
+    @api.model
+    def _values_for(self, day, company, period_start=None):
+        start = period_start or day.replace(day=1)
+        values = self.env["depanssur.kpi"]._period_kpis(start, day, company)
+        stored = {"date": day, "period_start": start, "company_id": company.id}
+        for key, value in values.items():
+            if key in self._fields:
+                stored[key] = float(value) if value is not None else 0.0
+        stored["has_loss_ratio"] = values["loss_ratio"] is not None
+        stored["has_nps"] = values["nps"] is not None
+        return stored
+
+    @api.model
+    def _cron_snapshot(self, day=None, companies=None):
+        """Weekly: freeze the month-to-date KPIs of ``day`` (re-running updates that snapshot)."""
+        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
+        companies = companies or self.env["res.company"].search([])
+        snapshots = self.browse()
+        for company in companies:
+            values = self._values_for(day, company)
+            existing = self.search([("company_id", "=", company.id), ("date", "=", day)])
+            if existing:
+                existing.write(values)
+                snapshots |= existing
+            else:
+                snapshots |= self.create(values)
+        return snapshots
+
+    @api.model
+    def action_rebuild_history(self, months=12):
+        """Snapshots at the end of each of the last ``months`` months (from today's data)."""
+        today = fields.Date.context_today(self)
+        for offset in range(months, 0, -1):
+            month_end = today.replace(day=1) - relativedelta(months=offset - 1) - timedelta(days=1)
+            self._cron_snapshot(month_end, self.env.companies)
+        self._cron_snapshot(today, self.env.companies)
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "depanssur.depanssur_kpi_snapshot_action"
+        )
+
+    @api.model
+    def _month_end(self, day: date):
+        return day + relativedelta(day=31)

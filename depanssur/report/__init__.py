@@ -1,0 +1,1 @@
+from . import depanssur_report_dossier, depanssur_report_premium
