@@ -2,6 +2,8 @@ from . import (
     test_credit_note,
     test_dossier,
     test_dunning,
+    test_jobs,
+    test_kpi,
     test_partner,
     test_security,
     test_subscription,
