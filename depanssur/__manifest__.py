@@ -32,6 +32,7 @@
         "views/depanssur_consent_views.xml",
         "views/depanssur_plan_views.xml",
         "wizards/depanssur_subscription_wizard_views.xml",
+        "wizards/depanssur_sale_wizard_views.xml",
         "views/depanssur_subscription_views.xml",
         "views/depanssur_dossier_views.xml",
         "views/depanssur_webhook_views.xml",
@@ -41,6 +42,8 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "views/signup_templates.xml",
+        "views/portal_templates.xml",
     ],
     "demo": [
         "demo/res_partner_demo.xml",

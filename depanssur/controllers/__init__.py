@@ -1,1 +1,1 @@
-from . import credit_note, webhook
+from . import credit_note, portal, signup, webhook

@@ -5,8 +5,10 @@ from odoo import models
 _logger = logging.getLogger(__name__)
 
 # One place for "what goes out when": event → (email template, SMS template, consent purpose).
-# A purpose of None means transactional (sent to every reachable client); a purpose means
-# marketing (sent only with that consent given). Nothing goes to a blacklisted address/number.
+# A purpose of None means transactional: sent to every client with a valid address/number (Odoo's
+# mail and phone blacklists are marketing opt-outs, as in Odoo's mass mailing: they do not stop
+# contract messages). A purpose means marketing: sent only with that consent given, and never to
+# a blacklisted address or number.
 NOTIFICATIONS = {
     "subscription.confirmed": ("mail_template_subscription_welcome", None, None),
     "subscription.coverage_active": ("mail_template_coverage_active", None, None),
@@ -59,18 +61,21 @@ class DepanssurNotifyMixin(models.AbstractModel):
                     body=self.env._("Not sent (%(event)s): no marketing consent.", event=event)
                 )
                 continue
+            marketing = bool(purpose)
             if mail_template:
-                sent["email"] += record._depanssur_send_email(partner, mail_template, attachments)
+                sent["email"] += record._depanssur_send_email(
+                    partner, mail_template, attachments, marketing=marketing
+                )
             if sms_tmpl:
-                sent["sms"] += record._depanssur_send_sms(partner, sms_tmpl)
+                sent["sms"] += record._depanssur_send_sms(partner, sms_tmpl, marketing=marketing)
         return sent
 
-    def _depanssur_send_email(self, partner, template, attachments=None):
+    def _depanssur_send_email(self, partner, template, attachments=None, marketing=False):
         self.ensure_one()
         if not partner.email_normalized:
             self._message_log(body=self.env._("Email not sent: the client has no valid email."))
             return 0
-        if partner.is_blacklisted:
+        if marketing and partner.is_blacklisted:
             self._message_log(body=self.env._("Email not sent: the address is blacklisted."))
             return 0
         self.with_context(lang=partner.lang or self.env.lang).message_post_with_source(
@@ -81,14 +86,15 @@ class DepanssurNotifyMixin(models.AbstractModel):
         )
         return 1
 
-    def _depanssur_send_sms(self, partner, template):
+    def _depanssur_send_sms(self, partner, template, marketing=False):
         self.ensure_one()
         number = partner.mobile or partner.phone
         sanitized = number and partner._phone_format(number=number)
         if not sanitized:
             self._message_log(body=self.env._("SMS not sent: the client has no valid number."))
             return 0
-        if self.env["phone.blacklist"].sudo().search_count([("number", "=", sanitized)]):
+        blacklist = self.env["phone.blacklist"].sudo()
+        if marketing and blacklist.search_count([("number", "=", sanitized)]):
             self._message_log(body=self.env._("SMS not sent: the number is blacklisted."))
             return 0
         self.with_context(lang=partner.lang or self.env.lang)._message_sms_with_template(

@@ -122,6 +122,9 @@ class DepanssurSubscription(models.Model):
         check_company=True,
     )
     anniversary_notice_year = fields.Integer(copy=False, readonly=True)
+    signup_key = fields.Char(
+        copy=False, readonly=True, index="btree_not_null", help="Idempotency key of a web sign-up."
+    )
     payment_reference = fields.Char(help="Mandate or card reference given by the client.")
     pending_plan_id = fields.Many2one(
         "depanssur.plan", string="Scheduled plan", readonly=True, copy=False
@@ -165,6 +168,9 @@ class DepanssurSubscription(models.Model):
         "(company_id, name) WHERE name != '/'", "This subscription number is already used."
     )
     _running_idx = models.Index("(state, next_billing_date)")
+    _signup_key_unique = models.UniqueIndex(
+        "(signup_key) WHERE signup_key IS NOT NULL", "This sign-up was already confirmed."
+    )
 
     # ------------------------------------------------------------
     # Constraints

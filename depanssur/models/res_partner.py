@@ -1,7 +1,8 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
 
 from .depanssur_consent import CONSENT_PURPOSES
 
@@ -188,6 +189,25 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {"default_partner_id": self.id}
         return action
+
+    @api.model
+    def _depanssur_find_client(self, email=None, phone=None):
+        """The existing client with this email or phone (normalised), if any."""
+        domain = []
+        if email and (normalized := tools.email_normalize(email)):
+            domain.append([("email_normalized", "=", normalized)])
+        if phone:
+            try:
+                number = self._depanssur_normalize_phone(phone)
+            except ValidationError:
+                number = None
+            if number:
+                domain.append(["|", ("mobile", "=", number), ("phone", "=", number)])
+        if not domain:
+            return self.browse()
+        return self.search(
+            Domain.OR(domain) & Domain("is_company", "=", False), order="id", limit=1
+        )
 
     def _depanssur_erasure_blockers(self):
         """Reasons why the partner cannot be anonymised yet (extended by the other models)."""

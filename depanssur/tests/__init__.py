@@ -3,6 +3,7 @@ from . import (
     test_dossier,
     test_dunning,
     test_jobs,
+    test_journey,
     test_kpi,
     test_partner,
     test_security,

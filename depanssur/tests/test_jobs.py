@@ -120,13 +120,24 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
         )
         subscription._depanssur_notify("subscription.offer")
         self.assertTrue([s for s in self._subjects(subscription) if "partenaires" in s])
-        # a blacklisted number gets no SMS, even transactional; the chatter says why
+        # blacklists are marketing opt-outs: marketing stops, contract messages still go out
+        self.env["mail.blacklist"].sudo()._add(self.client.email)
+        self.client.invalidate_recordset()
+        before = len(subscription.message_ids)
+        subscription._depanssur_notify("subscription.offer")
+        self.assertTrue(
+            subscription.message_ids.filtered(lambda m: "blacklisted" in (m.body or ""))
+        )
         self.env["phone.blacklist"].sudo()._add(["+33611223344"])
         with self.mockSMSGateway():
             subscription.with_user(self.user_manager).action_suspend(reason="test")
-        self.assertFalse(self._sms)
+        self.assertTrue(any(sms["number"] == "+33611223344" for sms in self._sms))
         self.assertTrue(
-            subscription.message_ids.filtered(lambda m: "blacklisted" in (m.body or ""))
+            [
+                m
+                for m in subscription.message_ids[: len(subscription.message_ids) - before]
+                if (m.subject or "").startswith("Suspension")
+            ]
         )
 
     def test_weekly_run_detractors_digest_quality(self):

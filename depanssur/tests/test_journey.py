@@ -1,0 +1,226 @@
+import re
+
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+
+from .common import DepanssurSubscriptionCase
+
+
+@tagged("post_install", "-at_install")
+class TestSignup(HttpCase, DepanssurSubscriptionCase):
+    def _form(self):
+        response = self.url_open("/abonnement")
+        self.assertEqual(response.status_code, 200)
+        html = response.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+        return html, csrf, key
+
+    def _data(self, csrf, key, **overrides):
+        data = {
+            "csrf_token": csrf,
+            "idempotency_key": key,
+            "plan_id": str(self.plan_essentiel.id),
+            "option_ids": str(self.option_appliances.id),
+            "civility": "mrs",
+            "first_name": "Élodie",
+            "last_name": "Garnier",
+            "email": "elodie.garnier@example.fr",
+            "mobile": "07 81 34 56 78",
+            "street": "14 rue Garibaldi",
+            "zip": "69006",
+            "city": "Lyon",
+            "consent_marketing_sms": "on",
+            "terms": "on",
+        }
+        data.update(overrides)
+        return {key_: value for key_, value in data.items() if value is not None}
+
+    def test_happy_path_and_double_submit(self):
+        html, csrf, key = self._form()
+        self.assertIn("Essentiel test", html)
+        self.assertIn("Délai de carence", html)
+        self.assertNotIn('checked="checked" name="consent', html)
+        response = self.url_open("/abonnement/recapitulatif", data=self._data(csrf, key))
+        self.assertEqual(
+            response.status_code,
+            200,
+            re.findall(r'invalid-feedback d-block">([^<]*)', response.text),
+        )
+        self.assertIn("Récapitulatif", response.text)
+        self.assertIn("14,80", response.text)  # 9.90 + 4.90 per month
+        self.assertFalse(
+            self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")]),
+            "nothing is created before the confirmation",
+        )
+        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+        csrf2 = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+        confirm = {"csrf_token": csrf2, "token": token}
+        response = self.url_open("/abonnement/confirmer", data=confirm)
+        self.assertEqual(response.status_code, 200, response.text[:500])
+        self.assertIn("abonnement est confirmé", response.text)
+        partner = self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
+        self.assertEqual(len(partner), 1)
+        self.assertEqual((partner.mobile, partner.civility), ("+33781345678", "mrs"))
+        subscription = self.env["depanssur.subscription"].search([("partner_id", "=", partner.id)])
+        self.assertEqual(len(subscription), 1)
+        self.assertEqual(subscription.state, "carence")
+        self.assertEqual(subscription.option_line_ids.option_id, self.option_appliances)
+        self.assertEqual(len(subscription.invoice_ids), 1)
+        consents = partner.depanssur_consent_ids
+        self.assertEqual(len(consents), 4)
+        self.assertEqual(set(consents.mapped("source")), {"web_form"})
+        self.assertTrue(all(c.ip_address and c.proof_text for c in consents))
+        self.assertEqual(partner.consent_marketing_sms, "given")
+        self.assertEqual(partner.consent_marketing_email, "withdrawn")
+        subjects = subscription.message_ids.mapped(lambda m: m.subject or m.body)
+        self.assertTrue([s for s in subjects if "Bienvenue" in s], subjects)
+        # a double submit lands on the same subscription
+        again = self.url_open("/abonnement/confirmer", data=confirm)
+        self.assertEqual(again.status_code, 200)
+        self.assertIn(subscription.name, again.text)
+        self.assertEqual(
+            self.env["depanssur.subscription"].search_count([("partner_id", "=", partner.id)]), 1
+        )
+
+    def test_each_validation_error(self):
+        _html, csrf, key = self._form()
+        before = self.env["res.partner"].search_count([])
+        cases = {
+            "mobile": {"mobile": "12"},
+            "terms": {"terms": None},
+            "street": {"street": ""},
+            "zip": {"zip": "6900"},
+            "email": {"email": "pas-un-email"},
+            "civility": {"civility": ""},
+            "plan_id": {"plan_id": ""},
+            "last_name": {"last_name": ""},
+        }
+        for field, overrides in cases.items():
+            with self.subTest(field=field):
+                response = self.url_open(
+                    "/abonnement/recapitulatif", data=self._data(csrf, key, **overrides)
+                )
+                self.assertEqual(response.status_code, 400)
+                self.assertIn("invalid-feedback", response.text)
+        self.assertEqual(self.env["res.partner"].search_count([]), before)
+
+    def test_csrf_tampering_and_honeypot(self):
+        _html, csrf, key = self._form()
+        response = self.url_open("/abonnement/recapitulatif", data=self._data("bad-token", key))
+        self.assertEqual(response.status_code, 400)
+        response = self.url_open(
+            "/abonnement/recapitulatif", data=self._data(csrf, key, website="http://spam")
+        )
+        self.assertEqual(response.status_code, 400)
+        response = self.url_open(
+            "/abonnement/confirmer", data={"csrf_token": csrf, "token": "forged.deadbeef"}
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(
+            self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestPortalAndWizard(HttpCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal_user = cls.user_portal
+        cls.portal_user.partner_id.write(
+            {"street": "9 rue Ney", "zip": "69006", "city": "Lyon", "mobile": "0699887766"}
+        )
+        cls.mine = cls.env["depanssur.subscription"].create(
+            {
+                "partner_id": cls.portal_user.partner_id.id,
+                "plan_id": cls.plan_essentiel.id,
+                "date_start": "2026-01-01",
+            }
+        )
+        cls.mine.action_confirm()
+        cls.other = cls.env["depanssur.subscription"].create(
+            {
+                "partner_id": cls.client.id,
+                "plan_id": cls.plan_essentiel.id,
+                "date_start": "2026-01-01",
+            }
+        )
+        cls.other.action_confirm()
+
+    def test_portal_isolation(self):
+        Subscription = self.env["depanssur.subscription"].with_user(self.portal_user)
+        self.assertEqual(Subscription.search([]), self.mine)
+        self.authenticate("dp_portal", "dp_portal")
+        response = self.url_open("/my/subscriptions")
+        self.assertIn(self.mine.name, response.text)
+        self.assertNotIn(self.other.name, response.text)
+        response = self.url_open(f"/my/subscriptions/{self.mine.id}")
+        self.assertIn("Couverture restante", response.text)
+        response = self.url_open(f"/my/subscriptions/{self.other.id}", allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+
+    def test_portal_requests_and_consents(self):
+        self.authenticate("dp_portal", "dp_portal")
+        page = self.url_open(f"/my/subscriptions/{self.mine.id}").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        self.url_open(
+            f"/my/subscriptions/{self.mine.id}/address",
+            data={
+                "csrf_token": csrf,
+                "street": "1 quai Saint-Antoine",
+                "zip": "69002",
+                "city": "Lyon",
+            },
+        )
+        self.assertEqual(len(self.mine.address_history_ids), 2)
+        self.url_open(
+            f"/my/subscriptions/{self.mine.id}/terminate",
+            data={"csrf_token": csrf, "reason": "Je pars en Espagne"},
+        )
+        self.assertTrue(self.mine.activity_ids.filtered(lambda a: "Termination" in a.summary))
+        self.url_open("/my/consents", data={"csrf_token": csrf, "marketing_email": "on"})
+        partner = self.portal_user.partner_id
+        self.assertEqual(partner.consent_marketing_email, "given")
+        self.assertEqual(partner.depanssur_consent_ids.source, "portal")
+
+    def test_sales_wizard(self):
+        wizard = (
+            self.env["depanssur.sale.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "plan_id": self.plan_confort.id,
+                    "civility": "mr",
+                    "first_name": "Karim",
+                    "last_name": "Haddad",
+                    "email": "karim.haddad@example.fr",
+                    "mobile": "06 55 44 33 22",
+                    "street": "3 rue Paul Bert",
+                    "zip": "69003",
+                    "city": "Lyon",
+                    "consent_phone_canvassing": True,
+                }
+            )
+        )
+        self.assertAlmostEqual(wizard.monthly_amount, 14.90)
+        with self.assertRaises(UserError):
+            wizard.action_confirm()  # terms not accepted
+        wizard.terms_accepted = True
+        action = wizard.action_confirm()
+        subscription = self.env["depanssur.subscription"].browse(action["res_id"])
+        self.assertEqual(subscription.state, "carence")
+        partner = subscription.partner_id
+        self.assertEqual(partner.name, "Karim Haddad")
+        consent = partner.depanssur_consent_ids
+        self.assertEqual((consent.purpose, consent.source), ("phone_canvassing", "phone"))
+        self.assertEqual(consent.user_id, self.user_agent)
+        # pre-fill from an existing client
+        wizard = (
+            self.env["depanssur.sale.wizard"]
+            .with_user(self.user_agent)
+            .new({"partner_id": partner.id})
+        )
+        wizard._onchange_partner_id()
+        self.assertEqual((wizard.last_name, wizard.city), ("Haddad", "Lyon"))
+        self.assertTrue(wizard.consent_phone_canvassing)
