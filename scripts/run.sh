@@ -15,7 +15,7 @@ pg_start
 extra=()
 if ! db_exists "$db"; then
     log "creating database '$db' with depanssur and demo data (first run: a few minutes)"
-    extra=(-i depanssur --with-demo)
+    extra=(-i depanssur --with-demo --load-language=fr_FR)
 elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then
     extra=(-u depanssur)
 fi

@@ -1,7 +1,7 @@
 import base64
 import secrets
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..rules import webhook_signature
@@ -37,4 +37,23 @@ class DepanssurWebhookSecret(models.Model):
 
     @api.model
     def _active_secrets(self):
-        return self.sudo().search([("active", "=", True)]).mapped("secret")
+        """The active secrets, cached per worker (the accept path runs no query for them)."""
+        return list(self._active_secrets_cached())
+
+    @api.model
+    @tools.ormcache()
+    def _active_secrets_cached(self):
+        return tuple(self.sudo().search([("active", "=", True)]).mapped("secret"))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
