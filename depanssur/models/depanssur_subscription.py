@@ -708,43 +708,54 @@ class DepanssurSubscription(models.Model):
         """Create and post the invoices of every period starting on or before ``day``.
 
         Re-running is harmless: ``next_billing_date`` moves forward in the same transaction and a
-        unique index forbids two invoices for the same period.
+        unique index forbids two invoices for the same period. The invoices of the whole batch
+        are created and posted in one go (set-based, much faster than one by one).
         """
-        moves = self.env["account.move"]
+        Move = self.env["account.move"].sudo()
+        existing = set()
+        if self:
+            self.env.cr.execute(
+                """
+                SELECT depanssur_subscription_id, depanssur_period_start
+                  FROM account_move
+                 WHERE depanssur_subscription_id IN %s AND depanssur_invoice_kind = 'period'
+                   AND move_type = 'out_invoice' AND state != 'cancel'
+                """,
+                (tuple(self.ids),),
+            )
+            existing = set(self.env.cr.fetchall())
+        vals_by_company = {}
+        next_dates = {}
         for subscription in self:
+            next_date = subscription.next_billing_date
             while (
                 subscription.state in RUNNING_STATES
-                and subscription.next_billing_date
-                and subscription.next_billing_date <= day
+                and next_date
+                and next_date <= day
                 and not (
-                    subscription.termination_date
-                    and subscription.next_billing_date > subscription.termination_date
+                    subscription.termination_date and next_date > subscription.termination_date
                 )
             ):
-                start, end = subscription._period_bounds(subscription.next_billing_date)
+                start, end = subscription._period_bounds(next_date)
                 subscription._apply_scheduled_changes(start)
-                already = self.env["account.move"].search_count(
-                    [
-                        ("depanssur_subscription_id", "=", subscription.id),
-                        ("depanssur_period_start", "=", start),
-                        ("depanssur_invoice_kind", "=", "period"),
-                        ("move_type", "=", "out_invoice"),
-                        ("state", "!=", "cancel"),
-                    ]
-                )
-                if not already:
-                    # invoicing is the subscription's own doing, whoever triggers it (agent, cron)
-                    move = (
-                        self.env["account.move"]
-                        .sudo()
-                        .with_company(subscription.company_id)
-                        .create(subscription._prepare_invoice_vals(start, end))
+                if (subscription.id, start) not in existing:
+                    vals_by_company.setdefault(subscription.company_id, []).append(
+                        subscription._prepare_invoice_vals(start, end)
                     )
-                    move.action_post()
-                    moves |= move
-                subscription.with_context(depanssur_subscription_change=True).write(
-                    {"next_billing_date": end + timedelta(days=1)}
-                )
+                next_date = end + timedelta(days=1)
+            if next_date != subscription.next_billing_date:
+                next_dates[subscription] = next_date
+        moves = Move
+        quiet = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
+        for company, vals_list in vals_by_company.items():
+            # invoicing is the subscription's own doing, whoever triggers it (agent, cron)
+            created = Move.with_company(company).with_context(**quiet).create(vals_list)
+            created.action_post()
+            moves |= created
+        for subscription, next_date in next_dates.items():
+            subscription.with_context(depanssur_subscription_change=True).write(
+                {"next_billing_date": next_date}
+            )
         return moves
 
     @api.model
