@@ -30,7 +30,8 @@ def ensure_database(db):
         return
     print(f"creating database {db} with depanssur (a few minutes)...", flush=True)
     shell(
-        f"odoo_cmd -d {db} -i depanssur --stop-after-init --http-interface=127.0.0.1 "
+        f"odoo_cmd -d {db} -i depanssur --load-language=fr_FR --stop-after-init "
+        "--http-interface=127.0.0.1 "
         "--http-port=0 --log-level=warn"
     )
 

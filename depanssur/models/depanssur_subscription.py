@@ -1132,14 +1132,21 @@ class DepanssurSubscription(models.Model):
         Idempotent: the counters of a coverage year are created once (unique index).
         """
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        running = self.search([("state", "in", RUNNING_STATES)])
-        due = running.filtered(
-            lambda s: (
-                not s.usage_ids.filtered(
-                    lambda u, s=s: u.year_start == s._coverage_year(day)[0] and not u.option_id
-                )
-            )
+        # set-based: the running subscriptions with no plan counters covering ``day``
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT s.id FROM depanssur_subscription s
+             WHERE s.state IN %s AND s.date_start <= %s
+               AND NOT EXISTS (
+                   SELECT 1 FROM depanssur_subscription_usage u
+                    WHERE u.subscription_id = s.id AND u.option_id IS NULL
+                      AND u.year_start <= %s AND u.year_end >= %s)
+             ORDER BY s.id
+            """,
+            (RUNNING_STATES, day, day, day),
         )
+        due = self.browse([row[0] for row in self.env.cr.fetchall()])
         for index, batch in enumerate(batched(due, batch_size)):
             for subscription in batch:
                 subscription._ensure_usage(day)
