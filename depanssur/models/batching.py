@@ -17,3 +17,16 @@ def commit_progress(env, processed, remaining):
     if not env.context.get("ir_cron_progress_id"):
         return float("inf")
     return env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+
+def run_in_batches(env, records, size, function):
+    """Call ``function(batch)`` on consecutive batches of ``records``, reporting progress (and
+    committing, in a cron run) after each; stop early when the cron's time is up (the next run
+    resumes: every job is idempotent). Returns ``records``."""
+    done = 0
+    for batch in batched(records, size):
+        function(batch)
+        done += len(batch)
+        if not commit_progress(env, len(batch), len(records) - done):
+            break
+    return records

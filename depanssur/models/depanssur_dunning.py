@@ -7,7 +7,7 @@ from odoo.fields import Command
 
 from ..rules import dunning as dunning_rules
 from ..rules import workflow
-from .batching import batched, commit_progress
+from .batching import run_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -225,14 +225,9 @@ class DepanssurDunningCase(models.Model):
         self._cron_close_settled()
         self._cron_open_overdue(day)
         cases = self.search([("state", "=", "open"), ("next_action_date", "<=", day)])
-        done = 0
-        for batch in batched(cases, batch_size):
-            for case in batch:
-                case._advance(day)
-            done += len(batch)
-            if not commit_progress(self.env, len(batch), len(cases) - done):
-                break
-        return cases
+        return run_in_batches(
+            self.env, cases, batch_size, lambda batch: [case._advance(day) for case in batch]
+        )
 
     def _advance(self, day):
         self.ensure_one()

@@ -4,7 +4,7 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 
-from .batching import batched, commit_progress
+from .batching import run_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -74,11 +74,13 @@ class DepanssurJobs(models.AbstractModel):
                 and target > s.date_start
             )
         )
-        for batch in batched(due, 200):
+
+        def notify(batch):
             for subscription in batch:
                 subscription._notify_event("anniversary")
                 subscription.anniversary_notice_year = target.year
-            commit_progress(self.env, len(batch), 0)
+
+        run_in_batches(self.env, due, 200, notify)
         return due
 
     @api.model

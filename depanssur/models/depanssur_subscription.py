@@ -7,7 +7,7 @@ from odoo.fields import Command
 
 from ..rules import address as address_rules
 from ..rules import coverage, proration, workflow
-from .batching import batched, commit_progress
+from .batching import run_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -767,13 +767,10 @@ class DepanssurSubscription(models.Model):
             ("next_billing_date", "<=", day),
         ]
         subscriptions = self.search(domain)
-        done = 0
-        for batch in batched(subscriptions, batch_size):
-            batch._invoice_due_periods(day)
-            done += len(batch)
-            if not commit_progress(self.env, len(batch), len(subscriptions) - done):
-                break
-        return done
+        run_in_batches(
+            self.env, subscriptions, batch_size, lambda batch: batch._invoice_due_periods(day)
+        )
+        return len(subscriptions)
 
     # ------------------------------------------------------------
     # Plan / option changes
@@ -1089,12 +1086,9 @@ class DepanssurSubscription(models.Model):
         subscriptions = self.search(
             [("state", "=", "carence"), ("carence_end_date", "<=", day)], order="id"
         )
-        for index, batch in enumerate(batched(subscriptions, batch_size)):
-            batch.action_end_carence()
-            remaining = len(subscriptions) - (index * batch_size + len(batch))
-            if not commit_progress(self.env, len(batch), remaining):
-                break
-        return subscriptions
+        return run_in_batches(
+            self.env, subscriptions, batch_size, lambda batch: batch.action_end_carence()
+        )
 
     @api.model
     def _cron_apply_scheduled_changes(self, day=None, batch_size=500):
@@ -1118,12 +1112,9 @@ class DepanssurSubscription(models.Model):
             lambda p: p.address_id != p.subscription_id.risk_address_id
         ).subscription_id
         subscriptions = with_pending | moved
-        for index, batch in enumerate(batched(subscriptions, batch_size)):
-            batch._apply_scheduled_changes(day)
-            remaining = len(subscriptions) - (index * batch_size + len(batch))
-            if not commit_progress(self.env, len(batch), remaining):
-                break
-        return subscriptions
+        return run_in_batches(
+            self.env, subscriptions, batch_size, lambda batch: batch._apply_scheduled_changes(day)
+        )
 
     @api.model
     def _cron_reset_counters(self, day=None, batch_size=500):
@@ -1147,13 +1138,12 @@ class DepanssurSubscription(models.Model):
             (RUNNING_STATES, day, day, day),
         )
         due = self.browse([row[0] for row in self.env.cr.fetchall()])
-        for index, batch in enumerate(batched(due, batch_size)):
-            for subscription in batch:
-                subscription._ensure_usage(day)
-            remaining = len(due) - (index * batch_size + len(batch))
-            if not commit_progress(self.env, len(batch), remaining):
-                break
-        return due
+        return run_in_batches(
+            self.env,
+            due,
+            batch_size,
+            lambda batch: [subscription._ensure_usage(day) for subscription in batch],
+        )
 
     @api.model
     def _cron_apply_terminations(self, day=None, batch_size=500):
@@ -1162,12 +1152,9 @@ class DepanssurSubscription(models.Model):
         subscriptions = self.search(
             [("state", "in", RUNNING_STATES), ("termination_date", "<", day)]
         )
-        for index, batch in enumerate(batched(subscriptions, batch_size)):
-            batch._apply_termination()
-            remaining = len(subscriptions) - (index * batch_size + len(batch))
-            if not commit_progress(self.env, len(batch), remaining):
-                break
-        return subscriptions
+        return run_in_batches(
+            self.env, subscriptions, batch_size, lambda batch: batch._apply_termination()
+        )
 
     # ------------------------------------------------------------
     # Coverage decision and counters

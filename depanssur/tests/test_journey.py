@@ -178,7 +178,8 @@ class TestPortalAndWizard(HttpCase, DepanssurSubscriptionCase):
             f"/my/subscriptions/{self.mine.id}/terminate",
             data={"csrf_token": csrf, "reason": "Je pars en Espagne"},
         )
-        self.assertTrue(self.mine.activity_ids.filtered(lambda a: "Termination" in a.summary))
+        request = self.mine.activity_ids.filtered(lambda a: "Espagne" in (a.note or ""))
+        self.assertEqual(len(request), 1)
         self.url_open("/my/consents", data={"csrf_token": csrf, "marketing_email": "on"})
         partner = self.portal_user.partner_id
         self.assertEqual(partner.consent_marketing_email, "given")
