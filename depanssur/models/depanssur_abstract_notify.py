@@ -78,7 +78,10 @@ class DepanssurNotifyMixin(models.AbstractModel):
         if marketing and partner.is_blacklisted:
             self._message_log(body=self.env._("Email not sent: the address is blacklisted."))
             return 0
-        self.with_context(lang=partner.lang or self.env.lang).message_post_with_source(
+        # queued: the mail queue cron sends it (a job never waits on an SMTP server)
+        self.with_context(
+            lang=partner.lang or self.env.lang, mail_notify_force_send=False
+        ).message_post_with_source(
             template,
             subtype_xmlid="mail.mt_comment",
             partner_ids=partner.ids,
@@ -97,7 +100,11 @@ class DepanssurNotifyMixin(models.AbstractModel):
         if marketing and blacklist.search_count([("number", "=", sanitized)]):
             self._message_log(body=self.env._("SMS not sent: the number is blacklisted."))
             return 0
+        # queued: the SMS queue cron sends it through the configured provider (IAP, Twilio...)
         self.with_context(lang=partner.lang or self.env.lang)._message_sms_with_template(
-            template=template, partner_ids=partner.ids, sms_pid_to_number={partner.id: sanitized}
+            template=template,
+            partner_ids=partner.ids,
+            sms_pid_to_number={partner.id: sanitized},
+            put_in_queue=True,
         )
         return 1

@@ -105,6 +105,16 @@ class DepanssurSubscriptionCase(DepanssurCase):
         products = (cls.plan_essentiel | cls.plan_confort).product_id
         (products | cls.option_appliances.product_id).write({"taxes_id": [Command.clear()]})
 
+    def _queued_sms(self, number, content=""):
+        """SMS waiting in Odoo's queue (the jobs never send synchronously)."""
+        return (
+            self.env["sms.sms"]
+            .sudo()
+            .search(
+                [("number", "=", number), ("state", "=", "outgoing"), ("body", "ilike", content)]
+            )
+        )
+
     def _subscribe(self, partner=None, plan=None, date_start="2026-01-15", confirm=True, **vals):
         subscription = self.env["depanssur.subscription"].create(
             {

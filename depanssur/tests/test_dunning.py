@@ -50,12 +50,7 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
         self.assertEqual(len(case.action_ids), 1)
         case = self._advance(date(2026, 3, 4))
         self.assertEqual(case.level_id.days_after, 3)
-        self.assertTrue(
-            any(
-                sms["number"] == "+33611223344" and "n'a pas abouti" in sms["body"]
-                for sms in self._sms
-            )
-        )
+        self.assertTrue(self._queued_sms("+33611223344", "n'a pas abouti"))
         self.assertIn("payment link sent", case.action_ids[-1].result)
         case = self._advance(date(2026, 3, 16))  # D+7 and D+15 at once, in order
         self.assertEqual(case.action_ids.level_id.mapped("days_after"), [0, 3, 7, 15])

@@ -98,7 +98,7 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
             dossier.action_qualify()
         decision = dossier.message_ids.filtered(lambda m: (m.subject or "").startswith("Prise en"))
         self.assertIn("Délai de carence", decision.body)
-        self.assertTrue(any("non pris en charge" in sms["body"] for sms in self._sms))
+        self.assertTrue(self._queued_sms("+33611223344", "non pris en charge"))
         # every template renders for a realistic record, in French
         for template in self.env["mail.template"].search(
             [("model", "=", "depanssur.subscription")]
@@ -131,7 +131,7 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
         self.env["phone.blacklist"].sudo()._add(["+33611223344"])
         with self.mockSMSGateway():
             subscription.with_user(self.user_manager).action_suspend(reason="test")
-        self.assertTrue(any(sms["number"] == "+33611223344" for sms in self._sms))
+        self.assertTrue(self._queued_sms("+33611223344", "suspendue"))
         self.assertTrue(
             [
                 m
