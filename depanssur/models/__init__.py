@@ -1,6 +1,7 @@
 from . import (
     account_move,
     depanssur_abstract_notify,  # the notification mixin, before the models using it
+    depanssur_abstract_workflow,
     depanssur_category,
     depanssur_consent,
     depanssur_coverage_mixin,

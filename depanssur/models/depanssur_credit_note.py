@@ -25,10 +25,16 @@ class DepanssurCreditNote(models.Model):
     Odoo customer credit note (``out_refund``) with its legal PDF."""
 
     _name = "depanssur.credit.note"
-    _inherit = ["mail.thread", "mail.activity.mixin", "depanssur.notify.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "depanssur.notify.mixin",
+        "depanssur.workflow.mixin",
+    ]
     _description = "Credit note"
     _order = "id desc"
     _check_company_auto = True
+    _depanssur_workflow = workflow.CREDIT_NOTE
 
     name = fields.Char(string="Number", readonly=True, copy=False, default="/", index=True)
     company_id = fields.Many2one(
@@ -141,21 +147,6 @@ class DepanssurCreditNote(models.Model):
     # ------------------------------------------------------------
     # Workflow
     # ------------------------------------------------------------
-
-    def _change_state(self, new_state, **extra):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        for note in self:
-            try:
-                workflow.check_transition(workflow.CREDIT_NOTE, note.state, new_state)
-            except workflow.TransitionError:
-                raise UserError(
-                    self.env._(
-                        "Credit note %(name)s cannot go from “%(from)s” to “%(to)s”.",
-                        name=note.display_name,
-                        **{"from": labels[note.state], "to": labels[new_state]},
-                    )
-                ) from None
-        return self.with_context(depanssur_state_change=True).write(dict(extra, state=new_state))
 
     def _check_accounting(self):
         if not self.env.user.has_group("depanssur.group_depanssur_accounting"):

@@ -37,10 +37,16 @@ class DepanssurDossier(models.Model):
     """A claim file ("dossier déclaratif") mirrored from Depanssur's operational tool."""
 
     _name = "depanssur.dossier"
-    _inherit = ["mail.thread", "mail.activity.mixin", "depanssur.notify.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "depanssur.notify.mixin",
+        "depanssur.workflow.mixin",
+    ]
     _description = "Claim file"
     _order = "declaration_date desc, id desc"
     _check_company_auto = True
+    _depanssur_workflow = workflow.DOSSIER
 
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -199,23 +205,6 @@ class DepanssurDossier(models.Model):
     # ------------------------------------------------------------
     # Workflow
     # ------------------------------------------------------------
-
-    def _change_state(self, new_state, **extra_vals):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        for dossier in self:
-            try:
-                workflow.check_transition(workflow.DOSSIER, dossier.state, new_state)
-            except workflow.TransitionError:
-                raise UserError(
-                    self.env._(
-                        "%(name)s cannot go from “%(from)s” to “%(to)s”.",
-                        name=dossier.name,
-                        **{"from": labels[dossier.state], "to": labels[new_state]},
-                    )
-                ) from None
-        return self.with_context(depanssur_state_change=True).write(
-            dict(extra_vals, state=new_state)
-        )
 
     def _decide(self):
         """Compute and store the coverage decision (final cost when known, else the estimate)."""

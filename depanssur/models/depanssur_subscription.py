@@ -24,10 +24,17 @@ TERMINATION_REASONS = [
 
 class DepanssurSubscription(models.Model):
     _name = "depanssur.subscription"
-    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin", "depanssur.notify.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "portal.mixin",
+        "depanssur.notify.mixin",
+        "depanssur.workflow.mixin",
+    ]
     _description = "Depanssur subscription"
     _order = "date_start desc, id desc"
     _check_company_auto = True
+    _depanssur_workflow = workflow.SUBSCRIPTION
 
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -399,25 +406,6 @@ class DepanssurSubscription(models.Model):
     # ------------------------------------------------------------
     # Workflow: every state change goes through _change_state
     # ------------------------------------------------------------
-
-    def _change_state(self, new_state, message=None, **extra_vals):
-        for subscription in self:
-            try:
-                workflow.check_transition(workflow.SUBSCRIPTION, subscription.state, new_state)
-            except workflow.TransitionError:
-                labels = dict(self._fields["state"]._description_selection(self.env))
-                raise UserError(
-                    self.env._(
-                        "%(name)s cannot go from “%(from)s” to “%(to)s”.",
-                        name=subscription.name,
-                        **{"from": labels[subscription.state], "to": labels[new_state]},
-                    )
-                ) from None
-        self.with_context(depanssur_state_change=True).write(dict(extra_vals, state=new_state))
-        if message:
-            for subscription in self:
-                subscription.message_post(body=message)
-        return True
 
     def action_confirm(self):
         """Draft → waiting period (or covered at once when the plan has no waiting period)."""
