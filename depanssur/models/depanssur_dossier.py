@@ -288,6 +288,13 @@ class DepanssurDossier(models.Model):
                 dossier.message_post(body=self.env._("Coverage counters given back."))
         return True
 
+    def _nps_url(self):
+        """The signed link of the satisfaction question (controllers/nps.py)."""
+        self.ensure_one()
+        from ..controllers.nps import nps_token
+
+        return f"{self.get_base_url()}/depanssur/nps/{self.id}?token={nps_token(self.env, self.id)}"
+
     def _notify_event(self, event):
         """Send the client the messages of ``dossier.<event>`` (see depanssur.notify.mixin)."""
         if self.env.context.get("depanssur_no_notify"):
