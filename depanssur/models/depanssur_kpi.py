@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -41,7 +42,7 @@ MRR_SQL = f"""
           JOIN product_template pt ON pt.id = pp.product_tmpl_id
       GROUP BY r.id
     )
-    SELECT r.id, COALESCE(pl.amount, 0) + COALESCE(op.amount, 0)
+    SELECT r.id, COALESCE(pl.amount, 0) + COALESCE(op.amount, 0) AS amount
       FROM running r
  LEFT JOIN plan_price pl ON pl.sub_id = r.id
  LEFT JOIN option_price op ON op.sub_id = r.id
@@ -78,19 +79,59 @@ class DepanssurKpi(models.AbstractModel):
         return {sub_id: Decimal(str(amount)) for sub_id, amount in self.env.cr.fetchall()}
 
     @api.model
+    def _mrr_changes(self, before, after, company):
+        """(opening total, closing total, running counts, {sub: (opening, closing)} of the
+        subscriptions whose MRR changed): only the changes travel to Python."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            f"""
+            WITH o AS ({MRR_SQL.replace("%(day)s", "%(before)s")}),
+                 c AS ({MRR_SQL.replace("%(day)s", "%(after)s")}),
+                 j AS (SELECT COALESCE(o.id, c.id) AS id, COALESCE(o.amount, 0) AS opening,
+                              COALESCE(c.amount, 0) AS closing,
+                              o.id IS NOT NULL AS in_o, c.id IS NOT NULL AS in_c
+                         FROM o FULL JOIN c ON o.id = c.id)
+            SELECT NULL, SUM(opening), SUM(closing), COUNT(*) FILTER (WHERE in_o),
+                   COUNT(*) FILTER (WHERE in_c)
+              FROM j
+            UNION ALL
+            SELECT id, opening, closing, NULL, NULL FROM j WHERE opening != closing
+            """,
+            {"before": before, "after": after, "company": company.id},
+        )
+        rows = self.env.cr.fetchall()
+        _none, opening, closing, count_before, count_after = rows[0]
+        changes = {row[0]: (Decimal(str(row[1])), Decimal(str(row[2]))) for row in rows[1:]}
+        return (
+            Decimal(str(opening or 0)),
+            Decimal(str(closing or 0)),
+            count_before,
+            count_after,
+            changes,
+        )
+
+    @api.model
     def _period_kpis(self, start, end, company=None):
         """Every KPI of the period [start, end] (inclusive) as plain values."""
         company = company or self.env.company
         cr = self.env.cr
-        opening = self._mrr_by_subscription(start - timedelta(days=1), company)
-        closing = self._mrr_by_subscription(end, company)
+        opening_total, closing_total, running_before, running_after, changes = self._mrr_changes(
+            start - timedelta(days=1), end, company
+        )
         cr.execute(
             "SELECT id FROM depanssur_subscription WHERE company_id = %s "
             "AND date_start BETWEEN %s AND %s",
             (company.id, start, end),
         )
         started = frozenset(row[0] for row in cr.fetchall())
-        moves = kpi_rules.mrr_movements(opening, closing, started)
+        # the rule classifies the changed subscriptions; the unchanged ones count the same in
+        # the opening and the closing MRR, so the totals reconcile exactly
+        changed = kpi_rules.mrr_movements(
+            {sub: values[0] for sub, values in changes.items() if values[0]},
+            {sub: values[1] for sub, values in changes.items() if values[1]},
+            started,
+        )
+        moves = dataclasses.replace(changed, opening=opening_total, closing=closing_total)
         cr.execute(
             """
             SELECT termination_reason = 'non_payment', COUNT(*)
@@ -134,11 +175,11 @@ class DepanssurKpi(models.AbstractModel):
             "contraction_mrr": moves.contraction,
             "churn_mrr": moves.churn,
             "reactivation_mrr": moves.reactivation,
-            "running_count": len(closing),
-            "running_at_start": len(opening),
+            "running_count": running_after,
+            "running_at_start": running_before,
             "terminated_voluntary": voluntary,
             "terminated_non_payment": non_payment,
-            "logo_churn": kpi_rules.logo_churn_rate(voluntary + non_payment, len(opening)),
+            "logo_churn": kpi_rules.logo_churn_rate(voluntary + non_payment, running_before),
             "revenue_churn": kpi_rules.revenue_churn_rate(
                 moves.churn, moves.contraction, moves.opening
             ),
