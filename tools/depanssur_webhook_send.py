@@ -1,120 +1,165 @@
 #!/usr/bin/env python3
-"""Sign and post Depanssur webhook events to a running Odoo (for admins and for trying by hand).
+"""Sign and post Depanssur webhook events to a running Odoo (reference sender, for trying by hand).
 
-    python3 tools/depanssur_webhook_send.py --url http://127.0.0.1:8069/depanssur/webhook \
-        --secret whsec_... --event dossier.created --set subscription=ABO/2026/00001
+    python3 tools/depanssur_webhook_send.py --secret whsec_... --event dossier.created \\
+        --set subscription=ABO/2026/00001 --set external_id=DEP-1
 
-The secret can come from the DEPANSSUR_WEBHOOK_SECRET environment variable. --file posts a JSON
-envelope from a file instead of a built-in demo event.
+    DEPANSSUR_WEBHOOK_SECRET=whsec_... python3 tools/depanssur_webhook_send.py --file event.json
+
+--event posts the documented example of that type (docs/webhooks.md) with ``occurred_at`` set to
+now; --set KEY=VALUE changes one of its data fields (KEY may be dotted: costs.labour; VALUE is
+read as JSON when it parses, else taken as a string). --file posts a whole envelope from a JSON
+file. Repeat an --id to see the duplicate answer; --timestamp forges an old one (401 expected).
+Prints the HTTP status and the answer's body; exits 0 on 2xx, 1 otherwise.
+
+The signature comes from the addon's own rules (depanssur/rules/webhook_signature.py), loaded
+without Odoo, so this tool and the receiver can never disagree on the algorithm.
 """
 
 import argparse
-import importlib.util
+import copy
 import json
 import os
 import sys
 import time
+import types
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-RULES = Path(__file__).resolve().parent.parent / "depanssur" / "rules" / "webhook_signature.py"
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "http://127.0.0.1:8069/depanssur/webhook"
+SECRET_ENV = "DEPANSSUR_WEBHOOK_SECRET"
 
 
-def _load_signature_module():
-    """The addon's own signing code, loaded by path (the addon package needs Odoo)."""
-    spec = importlib.util.spec_from_file_location("depanssur_webhook_signature", RULES)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _load_rules():
+    """``depanssur.rules`` without running the addon's ``__init__`` (it imports Odoo).
+
+    Same trick as tests/conftest.py: a stub ``depanssur`` package whose path is the addon folder.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    if "depanssur" not in sys.modules:
+        stub = types.ModuleType("depanssur")
+        stub.__path__ = [str(ROOT / "depanssur")]
+        sys.modules["depanssur"] = stub
+    from depanssur.rules import webhook_contract, webhook_signature
+
+    return webhook_contract, webhook_signature
 
 
-def demo_event(event_type, overrides):
-    now = datetime.now(tz=timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    today = now[:10]
-    data = {
-        "dossier.created": {
-            "external_id": "DEP-DEMO-1",
-            "subscription": "ABO/2026/00001",
-            "category": "plumbing",
-            "incident_date": today,
-            "channel": "app",
-            "description": "Fuite d'eau sous l'évier",
-            "estimated_cost": "180.00",
-        },
-        "dossier.updated": {"external_id": "DEP-DEMO-1", "estimated_cost": "220.00"},
-        "dossier.status_changed": {"external_id": "DEP-DEMO-1", "status": "qualified"},
-        "intervention.completed": {
-            "external_id": "DEP-DEMO-1",
-            "completed_on": today,
-            "costs": {"labour": "150.00", "parts": "45.90", "travel": "35.00"},
-        },
-        "dossier.closed": {"external_id": "DEP-DEMO-1"},
-        "dossier.cancelled": {"external_id": "DEP-DEMO-1", "reason": "Client absent"},
-        "nps.responded": {"external_id": "DEP-DEMO-1", "score": 9, "comment": "Très rapide"},
-        "payment.failed": {
-            "subscription": "ABO/2026/00001",
-            "amount": "9.90",
-            "currency": "EUR",
-            "reason": "insufficient_funds",
-        },
-        "payment.succeeded": {
-            "subscription": "ABO/2026/00001",
-            "amount": "9.90",
-            "currency": "EUR",
-        },
-    }.get(event_type)
-    if data is None:
-        raise SystemExit(f"no demo payload for {event_type!r}")
-    data.update(overrides)
-    return {"type": event_type, "occurred_at": now, "data": data}
+webhook_contract, webhook_signature = _load_rules()
+
+
+def _now_rfc3339():
+    return datetime.now(tz=timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _parse_value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def demo_event(event_type, overrides=(), occurred_at=None):
+    """The documented example envelope of ``event_type``, ``occurred_at`` now, ``overrides``
+    (``KEY=VALUE`` strings, dotted keys reach nested objects) applied to its data."""
+    if event_type not in webhook_contract.EXAMPLES:
+        known = ", ".join(webhook_contract.EVENT_TYPES)
+        raise ValueError(f"no demo event {event_type!r}; known types: {known}")
+    envelope = copy.deepcopy(webhook_contract.EXAMPLES[event_type])
+    envelope["occurred_at"] = occurred_at or _now_rfc3339()
+    for item in overrides:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        *parents, leaf = key.split(".")
+        target = envelope["data"]
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = _parse_value(value)
+    return envelope
 
 
 def build_request(secret, envelope, msg_id=None, timestamp=None):
-    """(body bytes, headers) of a signed delivery."""
-    signature = _load_signature_module()
-    body = json.dumps(envelope, ensure_ascii=False).encode()
+    """``(body bytes, headers)`` of one signed delivery of ``envelope``."""
+    body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    timestamp = int(timestamp or time.time())
+    timestamp = int(time.time()) if timestamp is None else int(timestamp)
     headers = {
         "Content-Type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature.sign(secret, msg_id, timestamp, body),
+        "webhook-signature": webhook_signature.sign(secret, msg_id, timestamp, body),
     }
     return body, headers
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8069/depanssur/webhook")
-    parser.add_argument("--secret", default=os.environ.get("DEPANSSUR_WEBHOOK_SECRET"))
-    parser.add_argument("--event", help="built-in demo event type, e.g. dossier.created")
-    parser.add_argument("--file", help="JSON file holding a whole envelope")
+def _parser():
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"receiver URL (default {DEFAULT_URL})")
+    parser.add_argument("--secret", help=f"whsec_... secret (default: ${SECRET_ENV})")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--event", choices=webhook_contract.EVENT_TYPES, help="post this type's demo event"
+    )
+    source.add_argument("--file", type=Path, help="post the JSON envelope held in this file")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a data field of the demo event",
+        help="change a data field of the demo event (repeatable)",
     )
-    parser.add_argument("--id", help="webhook-id (default: random); repeat one to test dedup")
-    args = parser.parse_args(argv)
-    if not args.secret:
-        parser.error("--secret or DEPANSSUR_WEBHOOK_SECRET is required")
-    if bool(args.event) == bool(args.file):
-        parser.error("give exactly one of --event or --file")
-    if args.file:
-        envelope = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    else:
-        overrides = dict(item.split("=", 1) for item in args.set)
-        envelope = demo_event(args.event, overrides)
-    body, headers = build_request(args.secret, envelope, msg_id=args.id)
-    import requests
+    parser.add_argument("--id", help="webhook-id (default: a new random msg_...)")
+    parser.add_argument("--timestamp", type=int, help="webhook-timestamp (default: now)")
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds (default 15)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the request instead of posting it"
+    )
+    return parser
 
-    response = requests.post(args.url, data=body, headers=headers, timeout=30)
-    print(response.status_code, response.text)
-    return 0 if response.status_code < 400 else 1
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    secret = (args.secret or os.environ.get(SECRET_ENV) or "").strip()
+    if not secret:
+        parser.error(f"--secret or the {SECRET_ENV} environment variable is required")
+    try:
+        webhook_signature.parse_secret(secret)
+    except ValueError as error:
+        parser.error(f"bad secret: {error}")
+    if args.file and args.set:
+        parser.error("--set applies to --event only")
+    try:
+        if args.file:
+            envelope = json.loads(args.file.read_text(encoding="utf-8"))
+        else:
+            envelope = demo_event(args.event, args.set)
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    body, headers = build_request(secret, envelope, msg_id=args.id, timestamp=args.timestamp)
+    if args.dry_run:
+        print(f"POST {args.url}")
+        for name, value in headers.items():
+            print(f"{name}: {value}")
+        print()
+        print(body.decode("utf-8"))
+        return 0
+    try:
+        response = requests.post(args.url, data=body, headers=headers, timeout=args.timeout)
+    except requests.RequestException as error:
+        print(f"request failed: {error}", file=sys.stderr)
+        return 1
+    print(response.status_code)
+    print(response.text)
+    return 0 if 200 <= response.status_code < 300 else 1
 
 
 if __name__ == "__main__":

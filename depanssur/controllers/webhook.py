@@ -5,9 +5,9 @@ on the raw bytes), JSON (400), payload schema (400); then one INSERT ... ON CONF
 (202 new, 200 already received) and a trigger of the processing cron. Every answer is JSON.
 """
 
-import json
 import logging
 import time
+from datetime import datetime, timezone
 
 from odoo.http import Controller, request, route
 
@@ -52,20 +52,22 @@ class DepanssurWebhookController(Controller):
             _logger.info("depanssur webhook refused: %s", error.code)
             return self._answer(401, error.code, str(error))
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return self._answer(400, "malformed_json", "The body is not valid JSON")
-        try:
-            event_type, occurred_at, _data, _known = webhook_contract.validate_payload(payload)
+            payload = webhook_contract.parse_json(body)
+            event_type, occurred_at, _data, _known = webhook_contract.validate_payload(
+                payload, now=datetime.now(tz=timezone.utc)
+            )
         except webhook_contract.PayloadError as error:
-            return self._answer(400, "invalid_payload", error.message, path=error.path)
+            return self._answer(400, error.code, error.message, path=error.path)
         events = request.env["depanssur.webhook.event"].sudo()
         if not events._accept(msg_id, event_type, occurred_at, payload):
-            return self._answer(200, "duplicate", "Already received", id=msg_id)
+            return self._accepted(200, "duplicate", msg_id)
         request.env.ref("depanssur.ir_cron_depanssur_webhook_process").sudo()._trigger()
-        return self._answer(202, "accepted", "Stored, processing queued", id=msg_id)
+        return self._accepted(202, "accepted", msg_id)
 
-    def _answer(self, status, code, message, **extra):
-        body = {"status": "ok" if status < 300 else "error", "code": code, "message": message}
-        body.update(extra)
+    def _accepted(self, status, state, msg_id):
+        return request.make_json_response({"status": state, "id": msg_id}, status=status)
+
+    def _answer(self, status, code, message, path=""):
+        """A client error, as documented in docs/webhooks.md: ``{error, message, path}``."""
+        body = {"error": code, "message": message, "path": path}
         return request.make_json_response(body, status=status)

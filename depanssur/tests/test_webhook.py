@@ -83,10 +83,10 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
     def test_accept_duplicate_and_process(self):
         response = self._post(self._created(), msg_id="msg_one")
         self.assertEqual(response.status_code, 202, response.text)
-        self.assertEqual(response.json()["code"], "accepted")
+        self.assertEqual(response.json()["status"], "accepted")
         again = self._post(self._created(), msg_id="msg_one")
         self.assertEqual(again.status_code, 200)
-        self.assertEqual(again.json()["code"], "duplicate")
+        self.assertEqual(again.json()["status"], "duplicate")
         event = self.Event.search([("webhook_id", "=", "msg_one")])
         self.assertEqual((len(event), event.state), (1, "received"))
         self._process()
@@ -196,24 +196,24 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
         before = self.Event.search_count([])
         # bad signature, forged with another secret
         response = self._post(self._created(), secret=NEW_SECRET)
-        self.assertEqual((response.status_code, response.json()["code"]), (401, "bad_signature"))
+        self.assertEqual((response.status_code, response.json()["error"]), (401, "bad_signature"))
         # missing signature headers
         response = self.url_open(
             URL, data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
         )
-        self.assertEqual((response.status_code, response.json()["code"]), (401, "missing_headers"))
+        self.assertEqual((response.status_code, response.json()["error"]), (401, "missing_headers"))
         # replay with an old timestamp, and one from the future
         for offset in (-600, 600):
             response = self._post(self._created(), timestamp=int(time.time()) + offset)
             self.assertEqual(
-                (response.status_code, response.json()["code"]), (401, "stale_timestamp")
+                (response.status_code, response.json()["error"]), (401, "stale_timestamp")
             )
         # not JSON
         response = self._post(None, body=b"a=1", content_type="application/x-www-form-urlencoded")
         self.assertEqual(response.status_code, 415)
         # malformed JSON, correctly signed
         response = self._post(None, body=b'{"type": ')
-        self.assertEqual((response.status_code, response.json()["code"]), (400, "malformed_json"))
+        self.assertEqual((response.status_code, response.json()["error"]), (400, "malformed_json"))
         # schema violations say which field
         bad = self._event("nps.responded", {"external_id": "DEP-1", "score": 11})
         response = self._post(bad)
@@ -229,7 +229,7 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
         big = self._created(description="x" * 2000)
         response = self._post(big)
         self.assertEqual(
-            (response.status_code, response.json()["code"]), (413, "payload_too_large")
+            (response.status_code, response.json()["error"]), (413, "payload_too_large")
         )
         self.assertEqual(
             self.Event.search_count([]), before, "nothing is written on a client error"
