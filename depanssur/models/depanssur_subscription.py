@@ -617,16 +617,44 @@ class DepanssurSubscription(models.Model):
         usage = self.usage_ids.filtered(
             lambda u: u.year_start == year_start and u.option_id == option
         )
-        if not usage:
-            usage = self.env["depanssur.subscription.usage"].create(
-                {
-                    "subscription_id": self.id,
-                    "option_id": option.id,
-                    "year_start": year_start,
-                    "year_end": year_end,
-                }
-            )
-        return usage
+        if usage:
+            return usage
+        # INSERT ... ON CONFLICT: when two workers open the same year's counters at once, the
+        # second gets a serialization failure (retried by Odoo on fresh data), never a unique
+        # violation (a hard error) or a second row
+        Usage = self.env["depanssur.subscription.usage"]
+        self.env.cr.execute(
+            """
+            INSERT INTO depanssur_subscription_usage
+                   (subscription_id, company_id, option_id, year_start, year_end,
+                    interventions_used, amount_consumed,
+                    create_uid, create_date, write_uid, write_date)
+            VALUES (%(subscription)s, %(company)s, %(option)s, %(start)s, %(end)s, 0, 0,
+                    %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC')
+            ON CONFLICT (subscription_id, year_start, COALESCE(option_id, 0)) DO NOTHING
+            RETURNING id
+            """,
+            {
+                "subscription": self.id,
+                "company": self.company_id.id,
+                "option": option.id or None,
+                "start": year_start,
+                "end": year_end,
+                "uid": self.env.uid,
+            },
+        )
+        row = self.env.cr.fetchone()
+        self.invalidate_recordset(["usage_ids"])
+        if row:
+            return Usage.browse(row[0])
+        return Usage.search(
+            [
+                ("subscription_id", "=", self.id),
+                ("year_start", "=", year_start),
+                ("option_id", "=", option.id),
+            ],
+            limit=1,
+        )
 
     def _address_on(self, day):
         self.ensure_one()

@@ -1,4 +1,5 @@
 from . import (
+    test_concurrency,
     test_credit_note,
     test_dossier,
     test_dunning,
