@@ -1,14 +1,18 @@
 import json
 import time
+import uuid
 from datetime import date
+from pathlib import Path
 from unittest.mock import patch
 
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from standardwebhooks.webhooks import Webhook
 
-from ..rules import webhook_signature
+from ..rules import webhook_openapi, webhook_signature
 from .common import DepanssurSubscriptionCase
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -180,3 +184,91 @@ class TestHardening(HttpCase, DepanssurSubscriptionCase):
         for subscription in subscriptions:
             periods = sorted(subscription.invoice_ids.mapped("depanssur_period_start"))
             self.assertEqual(periods, [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)])
+
+
+class _StandardWebhooksAuth(requests.auth.AuthBase):
+    """Sign whatever body the fuzzer sends, as Depanssur's tool would (a fresh id each time)."""
+
+    def __call__(self, request):
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        msg_id = f"msg_{uuid.uuid4().hex}"
+        stamp = int(time.time())
+        request.headers.update(
+            {
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": webhook_signature.sign(SECRET, msg_id, stamp, body),
+            }
+        )
+        return request
+
+
+@tagged("post_install", "-at_install")
+class TestOpenApiFuzz(HttpCase, DepanssurSubscriptionCase):
+    """schemathesis drives the endpoint from docs/webhooks.openapi.json: every answer matches the
+    description (status, JSON body schema), nothing is a 500, nothing is half-written, and every
+    accepted event is either applied or refused by a business rule (never a crash)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["depanssur.webhook.secret"].create({"name": "fuzz", "secret": SECRET})
+
+    def test_schemathesis(self):
+        import schemathesis
+        from schemathesis.checks import not_a_server_error
+        from schemathesis.specs.openapi.checks import (
+            content_type_conformance,
+            response_schema_conformance,
+            status_code_conformance,
+        )
+
+        checks = [
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ]
+
+        path = Path(__file__).resolve().parents[2] / "docs" / "webhooks.openapi.json"
+        if not path.exists():  # installed without the repository's docs/: build it
+            document = webhook_openapi.openapi_document()
+        else:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        self.assertEqual(document, webhook_openapi.openapi_document(), "docs/ is out of date")
+        operation = schemathesis.openapi.from_dict(document)["/depanssur/webhook"]["POST"]
+        session = self.opener  # the test server only serves requests carrying its key
+        self.patch(session, "auth", _StandardWebhooksAuth())
+        Event = self.env["depanssur.webhook.event"].sudo()
+        statuses = []
+
+        @settings(
+            max_examples=80,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        @given(case=operation.as_strategy())
+        def fuzz(case):
+            before = Event.search_count([])
+            with patch.object(type(self.env["ir.cron"]), "_trigger"):
+                response = case.call(base_url=self.base_url(), session=session, timeout=30)
+            case.validate_response(response, checks=checks)  # status, media type, body schema
+            statuses.append(response.status_code)
+            self.assertLess(response.status_code, 500, response.text[:300])
+            created = (
+                Event.search([], order="id desc", limit=1) if response.status_code == 202 else Event
+            )
+            self.assertEqual(Event.search_count([]) - before, len(created))
+            for event in created:
+                try:
+                    with self.env.cr.savepoint():
+                        event._dispatch()
+                except (UserError, ValidationError):
+                    pass  # refused by a business rule, with a message: expected for random data
+
+        fuzz()
+        self.assertIn(202, statuses, "the fuzzer reached the storage path")
+        self.assertIn(400, statuses, "the fuzzer reached the contract checks")
