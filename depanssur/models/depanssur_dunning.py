@@ -11,6 +11,9 @@ from .batching import run_in_batches
 
 _logger = logging.getLogger(__name__)
 
+# a case closed for one of these reasons may be reopened if its invoice becomes unpaid again
+SETTLED_REASONS = ("paid", "credit_note")
+
 LEVEL_ACTIONS = [
     ("none", "Message only"),
     ("retry_payment", "Retry payment"),
@@ -151,7 +154,12 @@ class DepanssurDunningCase(models.Model):
 
     @api.model
     def _cron_open_overdue(self, day=None):
-        """Open a case for each overdue posted subscription invoice without one."""
+        """Open a case for each overdue posted subscription invoice not followed yet.
+
+        An invoice whose case was closed without being settled (subscription terminated, written
+        off, handed to collection) is not dunned again; one whose settlement was undone (paid or
+        credited, then unreconciled) is.
+        """
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
         invoices = self.env["account.move"].search(
             [
@@ -162,7 +170,14 @@ class DepanssurDunningCase(models.Model):
                 ("invoice_date_due", "<", day),
             ]
         )
-        followed = self.search([("invoice_id", "in", invoices.ids), ("state", "!=", "closed")])
+        followed = self.search(
+            [
+                ("invoice_id", "in", invoices.ids),
+                "|",
+                ("state", "!=", "closed"),
+                ("close_reason", "not in", SETTLED_REASONS),
+            ]
+        )
         cases = self.browse()
         for invoice in invoices - followed.invoice_id:
             cases |= self._open_for(

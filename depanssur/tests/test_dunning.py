@@ -74,7 +74,8 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
         self.assertEqual(self.subscription.termination_reason, "non_payment")
         self.assertEqual((case.state, case.close_reason), ("closed", "terminated"))
         self.assertEqual(len(case.action_ids), 5)
-        self._advance(date(2026, 4, 2))
+        # the invoice stays unpaid, but its case was closed by the termination: not dunned again
+        self.assertEqual(self._advance(date(2026, 4, 2)), case)
         self.assertEqual(len(case.action_ids), 5)
 
     def test_webhooks_open_and_close(self):
