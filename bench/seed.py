@@ -5,8 +5,11 @@
 
 Clients and subscriptions (3 plans, start dates over two years), plan and address history,
 coverage-year counters, claim files (one per two subscriptions) with covered amounts and NPS
-answers. The day of the run is "today": ~3 % of the subscriptions are due for invoicing, ~1 %
-end their waiting period and ~0.3 % reach their anniversary, as in the daily-run benchmark.
+answers, and the posted invoices of the last 12 months (one per monthly period, with the sale
+tax and the receivable; 3 % of the last 30 days' invoices unpaid, with their dunning cases at
+the level their age reached). The day of the run is "today": ~3 % of the subscriptions are due
+for invoicing, ~1 % end their waiting period, ~0.3 % reach their anniversary and ~500 dunning
+steps fall due, as in the daily-run benchmark.
 """
 
 import argparse
@@ -100,6 +103,140 @@ ANALYZE res_partner, depanssur_subscription, depanssur_subscription_usage, depan
         depanssur_subscription_plan_period, depanssur_subscription_address;
 """
 
+INVOICE_SQL = """
+-- one invoice per monthly period over the last 12 months (before the next billing date)
+CREATE TEMP TABLE bench_period AS
+SELECT s.id AS subscription_id, s.name AS origin, s.partner_id, s.company_id,
+       pp.id AS product_id, pt.list_price::numeric AS price, ps.start,
+       (ps.start + interval '1 month' - interval '1 day')::date AS stop,
+       round(pt.list_price::numeric * %(tax_rate)s / 100, 2) AS tax,
+       -- 3 %% of the last 30 days' invoices are unpaid and being dunned (older ones were
+       -- settled): ~100 cases reach each level of the ladder on the day of the run
+       NOT (ps.start > %(today)s::date - 31 AND pg_temp.rnd(s.id * 100 + ps.n, 'unpaid') < 0.03)
+           AS paid,
+       row_number() OVER (PARTITION BY extract(year FROM ps.start) ORDER BY ps.start, s.id)
+           AS number
+  FROM depanssur_subscription s
+  JOIN depanssur_plan plan ON plan.id = s.plan_id
+  JOIN product_product pp ON pp.id = plan.product_id
+  JOIN product_template pt ON pt.id = pp.product_tmpl_id
+ CROSS JOIN LATERAL (
+      SELECT n, (s.date_start + make_interval(months => n))::date AS start
+        FROM generate_series(0, 36) AS n) ps
+ WHERE s.name LIKE 'BEN/%%'
+   AND ps.start >= %(today)s::date - 365 AND ps.start < s.next_billing_date
+   AND ps.start < %(today)s;
+
+INSERT INTO account_move (name, sequence_prefix, sequence_number, date, invoice_date,
+        invoice_date_due, state, move_type, auto_post, posted_before, journal_id, company_id,
+        currency_id, partner_id, commercial_partner_id, partner_shipping_id, invoice_origin,
+        depanssur_subscription_id, depanssur_period_start, depanssur_period_end,
+        depanssur_invoice_kind, amount_untaxed, amount_tax, amount_total, amount_residual,
+        amount_untaxed_signed, amount_untaxed_in_currency_signed, amount_tax_signed,
+        amount_total_signed, amount_total_in_currency_signed, amount_residual_signed,
+        payment_state, invoice_currency_rate, is_move_sent, always_tax_exigible,
+        create_date, write_date, create_uid, write_uid)
+SELECT %(code)s || '/' || extract(year FROM b.start) || '/' || lpad(b.number::text, 6, '0'),
+       %(code)s || '/' || extract(year FROM b.start) || '/', b.number, b.start, b.start, b.start,
+       'posted', 'out_invoice', 'no', true, %(journal)s, b.company_id, %(currency)s,
+       b.partner_id, b.partner_id, b.partner_id, b.origin, b.subscription_id, b.start, b.stop,
+       'period', b.price, b.tax, b.price + b.tax, CASE WHEN b.paid THEN 0 ELSE b.price + b.tax END,
+       b.price, b.price, b.tax, b.price + b.tax, b.price + b.tax,
+       CASE WHEN b.paid THEN 0 ELSE b.price + b.tax END,
+       CASE WHEN b.paid THEN 'paid' ELSE 'not_paid' END, 1, true, false,
+       now(), now(), 1, 1
+  FROM bench_period b;
+
+CREATE TEMP TABLE bench_move AS
+SELECT m.id AS move_id, m.name AS move_name, b.*
+  FROM bench_period b
+  JOIN account_move m ON m.depanssur_subscription_id = b.subscription_id
+                     AND m.depanssur_period_start = b.start
+                     AND m.depanssur_invoice_kind = 'period';
+
+-- three lines each: the plan (income), the tax, the receivable
+INSERT INTO account_move_line (move_id, move_name, sequence, display_type, name, date,
+        invoice_date, date_maturity, parent_state, journal_id, company_id, company_currency_id,
+        currency_id, partner_id, account_id, product_id, quantity, price_unit, price_subtotal,
+        price_total, tax_line_id, tax_repartition_line_id, tax_group_id, tax_base_amount, debit,
+        credit, balance, amount_currency, amount_residual, amount_residual_currency, reconciled,
+        create_date, write_date, create_uid, write_uid)
+SELECT b.move_id, b.move_name, l.sequence, l.display_type, l.name, b.start, b.start,
+       CASE WHEN l.display_type = 'payment_term' THEN b.start END, 'posted', %(journal)s,
+       b.company_id, %(currency)s, %(currency)s, b.partner_id, l.account_id, l.product_id,
+       l.quantity, l.price_unit, l.subtotal, l.total, l.tax_line_id, l.repartition, l.tax_group,
+       l.tax_base, GREATEST(l.balance, 0), GREATEST(-l.balance, 0), l.balance, l.balance,
+       l.residual, l.residual, l.display_type = 'payment_term' AND b.paid,
+       now(), now(), 1, 1
+  FROM bench_move b
+ CROSS JOIN LATERAL (VALUES
+      (10, 'product', b.origin || ' — ' || to_char(b.start, 'DD/MM/YYYY') || ' au '
+                     || to_char(b.stop, 'DD/MM/YYYY'),
+       %(income)s, b.product_id, 1.0, b.price, b.price, b.price + b.tax, NULL::int, NULL::int,
+       NULL::int, 0, -b.price, 0),
+      (11, 'tax', %(tax_name)s, %(tax_account)s, NULL, NULL, NULL, NULL, NULL, %(tax)s,
+       %(repartition)s, %(tax_group)s, b.price, -b.tax, 0),
+      (12, 'payment_term', '', %(receivable)s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+       b.price + b.tax, CASE WHEN b.paid THEN 0 ELSE b.price + b.tax END)
+ ) AS l(sequence, display_type, name, account_id, product_id, quantity, price_unit, subtotal,
+        total, tax_line_id, repartition, tax_group, tax_base, balance, residual);
+
+-- the dunning cases of the overdue ones, each with the levels already done on earlier days
+INSERT INTO depanssur_dunning_case (subscription_id, partner_id, company_id, invoice_id, name,
+        state, source, start_date, next_action_date, level_id, suspended_by_dunning,
+        create_date, write_date, create_uid, write_uid)
+SELECT b.subscription_id, b.partner_id, b.company_id, b.move_id, b.origin || ' / ' || b.move_name,
+       'open', 'overdue', b.start,
+       (SELECT min(b.start + l.days_after) FROM depanssur_dunning_level l
+         WHERE l.active AND b.start + l.days_after >= %(today)s),
+       (SELECT l.id FROM depanssur_dunning_level l
+         WHERE l.active AND b.start + l.days_after < %(today)s ORDER BY l.sequence DESC LIMIT 1),
+       false, now(), now(), 1, 1
+  FROM bench_move b
+ WHERE NOT b.paid AND b.start < %(today)s;
+INSERT INTO depanssur_dunning_action (case_id, company_id, level_id, date, result, skipped,
+        create_date, write_date, create_uid, write_uid)
+SELECT c.id, c.company_id, l.id, c.start_date + l.days_after, 'bench seed', false,
+       now(), now(), 1, 1
+  FROM depanssur_dunning_case c
+  JOIN depanssur_dunning_level l ON l.active AND c.start_date + l.days_after < %(today)s
+ WHERE c.invoice_id IN (SELECT move_id FROM bench_move WHERE NOT paid);
+
+INSERT INTO account_move_line_account_tax_rel (account_move_line_id, account_tax_id)
+SELECT aml.id, %(tax)s
+  FROM account_move_line aml JOIN bench_move b ON b.move_id = aml.move_id
+ WHERE aml.display_type = 'product';
+
+ANALYZE account_move, account_move_line, account_move_line_account_tax_rel,
+        depanssur_dunning_case, depanssur_dunning_action;
+"""
+
+
+def invoice_parameters(env, plans, tax, today):
+    """Accounts, tax and journal of the seeded invoices, read from the company's chart."""
+    journal = env["account.journal"].search(
+        [("type", "=", "sale"), ("company_id", "=", env.company.id)], limit=1
+    )
+    repartition = tax.invoice_repartition_line_ids.filtered(
+        lambda line: line.repartition_type == "tax"
+    )[:1]
+    product = plans[0].product_id
+    return {
+        "today": today,
+        "code": journal.code,
+        "journal": journal.id,
+        "currency": env.company.currency_id.id,
+        "income": product._get_product_accounts()["income"].id,
+        "receivable": env["res.partner"].new().property_account_receivable_id.id
+        or env["ir.default"]._get("res.partner", "property_account_receivable_id"),
+        "tax": tax.id,
+        "tax_rate": tax.amount,
+        "tax_name": tax.name,
+        "tax_account": repartition.account_id.id,
+        "repartition": repartition.id,
+        "tax_group": tax.tax_group_id.id,
+    }
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,7 +266,10 @@ def main():
                     "category_ids": [(4, categories.id)],
                 }
             )
-        env["product.product"].search([("id", "in", plans.product_id.ids)]).taxes_id = False
+        company = env.company
+        tax = company.account_sale_tax_id
+        # invoices carry the company's sale tax, as real ones do
+        env["product.product"].search([("id", "in", plans.product_id.ids)]).taxes_id = tax
         with Timer() as timer:
             env.cr.execute(
                 SEED_SQL,
@@ -145,11 +285,17 @@ def main():
                     "category": categories.id,
                 },
             )
+        with Timer() as invoicing:
+            env.cr.execute(INVOICE_SQL, invoice_parameters(env, plans, tax, fields.Date.today()))
+        env.cr.execute("SELECT count(*) FROM bench_move")
+        invoices = env.cr.fetchone()[0]
         env.cr.execute("SELECT count(*) FROM depanssur_dossier WHERE name LIKE 'BDOS/%'")
         dossiers = env.cr.fetchone()[0]
         out(
             f"seeded {args.subscriptions} clients and subscriptions, {dossiers} claim files "
-            f"in {timer.seconds:.1f} s ({args.subscriptions / timer.seconds:,.0f} subscriptions/s)"
+            f"in {timer.seconds:.1f} s ({args.subscriptions / timer.seconds:,.0f} subscriptions/s); "
+            f"{invoices} posted invoices ({invoices * 3} journal items, {invoices} invoice lines) "
+            f"over 12 months in {invoicing.seconds:.1f} s"
         )
     return 0
 
