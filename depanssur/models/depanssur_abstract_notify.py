@@ -1,6 +1,7 @@
 import logging
 
 from odoo import models
+from odoo.fields import Command
 
 _logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class DepanssurNotifyMixin(models.AbstractModel):
             sms_xmlid and self.env.ref(f"depanssur.{sms_xmlid}", raise_if_not_found=False)
         )
         sent = {"email": 0, "sms": 0}
+        to_email = self.browse()
         for record in self:
             partner = record._depanssur_notify_partner()
             if not partner or partner.depanssur_anonymized:
@@ -62,32 +64,55 @@ class DepanssurNotifyMixin(models.AbstractModel):
                 )
                 continue
             marketing = bool(purpose)
-            if mail_template:
-                sent["email"] += record._depanssur_send_email(
-                    partner, mail_template, attachments, marketing=marketing
-                )
+            if mail_template and record._depanssur_can_email(partner, marketing=marketing):
+                to_email |= record
             if sms_tmpl:
                 sent["sms"] += record._depanssur_send_sms(partner, sms_tmpl, marketing=marketing)
+        if to_email:
+            sent["email"] = to_email._depanssur_post_email(mail_template, attachments)
         return sent
 
-    def _depanssur_send_email(self, partner, template, attachments=None, marketing=False):
+    def _depanssur_can_email(self, partner, marketing=False):
+        """Whether ``partner`` may get this record's email; if not, say why on the chatter."""
         self.ensure_one()
         if not partner.email_normalized:
             self._message_log(body=self.env._("Email not sent: the client has no valid email."))
-            return 0
+            return False
         if marketing and partner.is_blacklisted:
             self._message_log(body=self.env._("Email not sent: the address is blacklisted."))
+            return False
+        return True
+
+    def _depanssur_post_email(self, template, attachments=None):
+        """Post ``template`` on every record of ``self`` (its chatter) and queue the emails to the
+        template's recipients (the client), each rendered in the client's language.
+
+        One composer for the whole batch: the template is compiled and rendered once for all the
+        records (Odoo's batch comment mode), instead of once per record.
+        """
+        if not self:
             return 0
-        # queued: the mail queue cron sends it (a job never waits on an SMTP server)
-        self.with_context(
-            lang=partner.lang or self.env.lang, mail_notify_force_send=False
-        ).message_post_with_source(
-            template,
-            subtype_xmlid="mail.mt_comment",
-            partner_ids=partner.ids,
-            attachment_ids=attachments.ids if attachments else [],
+        # queued: the mail queue cron sends them (a job never waits on an SMTP server)
+        composer = (
+            self.env["mail.compose.message"]
+            .with_context(
+                default_composition_mode="comment",
+                default_model=self._name,
+                default_res_ids=self.ids,
+                default_template_id=template.id,
+                mail_notify_force_send=False,
+            )
+            .create(
+                {
+                    "message_type": "notification",
+                    "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
+                }
+            )
         )
-        return 1
+        if attachments:
+            composer.attachment_ids = [Command.link(attachment.id) for attachment in attachments]
+        _mails, messages = composer._action_send_mail()
+        return len(messages)
 
     def _depanssur_send_sms(self, partner, template, marketing=False):
         self.ensure_one()

@@ -76,9 +76,8 @@ class DepanssurJobs(models.AbstractModel):
         )
 
         def notify(batch):
-            for subscription in batch:
-                subscription._notify_event("anniversary")
-                subscription.anniversary_notice_year = target.year
+            batch._notify_event("anniversary")
+            batch.anniversary_notice_year = target.year
 
         run_in_batches(self.env, due, 200, notify)
         return due

@@ -75,6 +75,33 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
         body = subscription.message_ids.filtered(lambda m: (m.subject or "").startswith("Renouv"))
         self.assertIn("15/01/2027", body.body)
 
+    def test_batch_notification_reaches_each_client_only(self):
+        self.env["res.lang"]._activate_lang("en_US")
+        other = self.env["res.partner"].create(
+            {
+                "name": "John Smith",
+                "email": "john.smith@example.com",
+                "lang": "en_US",
+                "street": "1 rue",
+                "zip": "69001",
+                "city": "Lyon",
+            }
+        )
+        first = self._subscribe(date_start="2026-01-15")
+        second = self._subscribe(partner=other, date_start="2026-01-15")
+        (first | second)._notify_event("anniversary")  # one composer for both
+        for subscription, client in ((first, self.client), (second, other)):
+            message = subscription.message_ids.filtered(
+                lambda m: (
+                    m.subtype_id == self.env.ref("mail.mt_comment") and "15/01/2027" in str(m.body)
+                )
+            )
+            self.assertEqual(len(message), 1)
+            self.assertEqual(message.partner_ids, client, "only its own client")
+            mail = self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+            self.assertEqual(mail.recipient_ids, client)
+            self.assertEqual(mail.state, "outgoing", "queued, never sent inline")
+
     def test_templates_render_in_french(self):
         with freeze_time("2026-01-15"):
             subscription = self._subscribe(date_start="2026-01-15")
