@@ -285,6 +285,12 @@ class DepanssurWebhookEvent(models.Model):
             dossier.action_cancel()
         elif status == "refused":
             dossier.action_refuse()
+        else:  # "declared": a claim file never goes back to declared
+            return "ignored", self.env._(
+                "Claim file %(name)s cannot go back to %(status)s.",
+                name=dossier.name,
+                status=status,
+            )
         self._touch(dossier)
         return "processed"
 

@@ -163,6 +163,19 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
         late = self.Event.search([("webhook_id", "=", "msg_late")])
         self.assertEqual(late.state, "ignored")
         self.assertIn("Older", late.error)
+        # a newer event asking to go back to "declared" changes nothing and says so
+        self._post(
+            self._event(
+                "dossier.status_changed",
+                {"external_id": "DEP-1", "status": "declared"},
+                "2026-03-01T13:00:00Z",
+            ),
+            msg_id="msg_back",
+        )
+        self._process()
+        back = self.Event.search([("webhook_id", "=", "msg_back")])
+        self.assertEqual((back.state, dossier.state), ("ignored", "scheduled"))
+        self.assertIn("cannot go back", back.error)
 
     def test_created_after_status_is_retried(self):
         self._post(
