@@ -90,6 +90,16 @@ class TestKpi(DepanssurCase):
             kpis["mrr"],
         )
         self.assertEqual((kpis["running_at_start"], kpis["running_count"]), (5, 4))
+        # the headline total agrees with the per-subscription detail and the period's closing
+        Kpi = self.env["depanssur.kpi"]
+        for day, expected in (
+            (date(2026, 2, 28), (Decimal("59.50"), 5)),
+            (date(2026, 3, 31), (Decimal("44.60"), 4)),
+        ):
+            self.assertEqual(Kpi._mrr_total(day, self.company_b), expected)
+            self.assertEqual(
+                sum(Kpi._mrr_by_subscription(day, self.company_b).values()), expected[0]
+            )
         self.assertEqual((kpis["terminated_voluntary"], kpis["terminated_non_payment"]), (1, 1))
         self.assertEqual(kpis["logo_churn"], Decimal("40.00"))
         self.assertEqual(kpis["revenue_churn"], Decimal("50.08"))
