@@ -28,12 +28,14 @@ CREATE OR REPLACE FUNCTION pg_temp.rnd(i bigint, salt text) RETURNS float8 AS $$
 $$ LANGUAGE sql IMMUTABLE;
 
 INSERT INTO res_partner (name, complete_name, first_name, last_name, street, zip, city,
-                         mobile, email, active, type, is_company, autopost_bills, lang,
-                         country_id, create_date, write_date, create_uid, write_uid)
+                         mobile, phone_sanitized, email, email_normalized, active, type,
+                         is_company, autopost_bills, lang, country_id,
+                         create_date, write_date, create_uid, write_uid)
 SELECT 'Client ' || i, 'Client ' || i, 'Prénom' || i, 'Nom' || i, i || ' rue de la Bench',
        lpad((69001 + (i %% 9))::text, 5, '0'), 'Lyon', '+336' || lpad((i %% 100000000)::text, 8, '0'),
-       'client' || i || '@bench.example', true, 'contact', false, 'ask', 'fr_FR',
-       %(fr)s, now(), now(), 1, 1
+       '+336' || lpad((i %% 100000000)::text, 8, '0'),
+       'client' || i || '@bench.example', 'client' || i || '@bench.example', true, 'contact',
+       false, 'ask', 'fr_FR', %(fr)s, now(), now(), 1, 1
   FROM generate_series(1, %(n)s) AS i;
 UPDATE res_partner SET commercial_partner_id = id
  WHERE commercial_partner_id IS NULL AND email LIKE '%%@bench.example';
@@ -58,6 +60,9 @@ SELECT 'BEN/' || lpad(c.i::text, 7, '0'), %(company)s, c.partner_id, c.partner_i
                   THEN %(today)s::date - 30                         -- carence ends today
                   WHEN pg_temp.rnd(c.i, 'anniv') < 0.003
                   THEN (%(today)s::date - interval '1 year')::date  -- anniversary today
+                  WHEN pg_temp.rnd(c.i, 'due') < 0.03               -- a billing period starts today
+                  THEN (%(today)s::date
+                        - make_interval(months => 2 + (pg_temp.rnd(c.i, 'start') * 20)::int))::date
                   ELSE %(today)s::date - 31 - (pg_temp.rnd(c.i, 'start') * 700)::int
              END AS start) d
   CROSS JOIN LATERAL (
