@@ -44,7 +44,10 @@ class DepanssurNotifyMixin(models.AbstractModel):
         return self.partner_id
 
     def _depanssur_notify(self, event, email_template=None, sms_template=None, attachments=None):
-        """Send ``event``'s messages; explicit templates override the table (dunning levels)."""
+        """Send ``event``'s messages; explicit templates override the table (dunning levels).
+
+        Returns the counts (``email``, ``sms``) and the ids of the records each went out for.
+        """
         mail_xmlid, sms_xmlid, purpose = NOTIFICATIONS.get(event, (None, None, None))
         mail_template = email_template or (
             mail_xmlid and self.env.ref(f"depanssur.{mail_xmlid}", raise_if_not_found=False)
@@ -52,7 +55,7 @@ class DepanssurNotifyMixin(models.AbstractModel):
         sms_tmpl = sms_template or (
             sms_xmlid and self.env.ref(f"depanssur.{sms_xmlid}", raise_if_not_found=False)
         )
-        sent = {"email": 0, "sms": 0}
+        sent = {"email": 0, "sms": 0, "email_ids": set(), "sms_ids": set()}
         to_email = self.browse()
         for record in self:
             partner = record._depanssur_notify_partner()
@@ -66,10 +69,12 @@ class DepanssurNotifyMixin(models.AbstractModel):
             marketing = bool(purpose)
             if mail_template and record._depanssur_can_email(partner, marketing=marketing):
                 to_email |= record
-            if sms_tmpl:
-                sent["sms"] += record._depanssur_send_sms(partner, sms_tmpl, marketing=marketing)
+            if sms_tmpl and record._depanssur_send_sms(partner, sms_tmpl, marketing=marketing):
+                sent["sms"] += 1
+                sent["sms_ids"].add(record.id)
         if to_email:
             sent["email"] = to_email._depanssur_post_email(mail_template, attachments)
+            sent["email_ids"] = set(to_email.ids)
         return sent
 
     def _depanssur_can_email(self, partner, marketing=False):

@@ -240,43 +240,68 @@ class DepanssurDunningCase(models.Model):
         self._cron_close_settled()
         self._cron_open_overdue(day)
         cases = self.search([("state", "=", "open"), ("next_action_date", "<=", day)])
-        return run_in_batches(
-            self.env, cases, batch_size, lambda batch: [case._advance(day) for case in batch]
-        )
+        return run_in_batches(self.env, cases, batch_size, lambda batch: batch._advance(day))
 
     def _advance(self, day):
-        self.ensure_one()
-        levels = self._ladder()
-        rules = [level._as_rule() for level in levels]
-        done = self.action_ids.level_id.ids
-        for rule in dunning_rules.due_levels(rules, self.start_date, done, day):
-            if self.state != "open":
-                break
-            self._execute_level(levels.browse(rule.sequence), day)
-        done = self.action_ids.level_id.ids
-        self.next_action_date = dunning_rules.next_action_date(rules, self.start_date, done)
+        """Every due level of every case of ``self``, in the ladder's order; the messages of a
+        level go out in one batch for all the cases that reach it."""
+        for cases in self.grouped("company_id").values():
+            levels = cases[:1]._ladder()
+            rules = dunning_rules.ordered([level._as_rule() for level in levels])
+            due = {
+                case: {
+                    rule.sequence
+                    for rule in dunning_rules.due_levels(
+                        rules, case.start_date, case.action_ids.level_id.ids, day
+                    )
+                }
+                for case in cases
+            }
+            for rule in rules:
+                todo = cases.filtered(lambda c, r=rule: r.sequence in due[c] and c.state == "open")
+                if todo:
+                    todo._execute_level(levels.browse(rule.sequence), day)
+            for case in cases:
+                case.next_action_date = dunning_rules.next_action_date(
+                    rules, case.start_date, case.action_ids.level_id.ids
+                )
 
     def _execute_level(self, level, day, skipped=False):
-        self.ensure_one()
-        action = self.env["depanssur.dunning.action"].create(
-            {"case_id": self.id, "level_id": level.id, "date": day, "skipped": skipped}
+        """Execute ``level`` for every case of ``self``: its messages (one batch), then its action
+        case by case; each case gets its action line with what was done."""
+        actions = self.env["depanssur.dunning.action"].create(
+            [
+                {"case_id": case.id, "level_id": level.id, "date": day, "skipped": skipped}
+                for case in self
+            ]
         )
         self.level_id = level
         if skipped:
-            action.result = self.env._("Skipped by hand.")
-            return action
-        results = []
+            actions.result = self.env._("Skipped by hand.")
+            return actions
         sms = level.sms_template_id if level.channel in ("sms", "both") else None
         mail = level.mail_template_id if level.channel in ("email", "both") else None
         sent = self._depanssur_notify(
             "dunning.level", email_template=mail or None, sms_template=sms or None
         )
-        results.append(
-            self.env._("%(email)s email(s), %(sms)s SMS", email=sent["email"], sms=sent["sms"])
-        )
+        for case, action in zip(self, actions, strict=True):
+            results = [
+                self.env._(
+                    "%(email)s email(s), %(sms)s SMS",
+                    email=int(case.id in sent["email_ids"]),
+                    sms=int(case.id in sent["sms_ids"]),
+                )
+            ]
+            results += case._level_action(level, day)
+            action.result = "; ".join(results)
+        return actions
+
+    def _level_action(self, level, day):
+        """The level's action on this case (retry, suspend, terminate, collection)."""
+        self.ensure_one()
         if level.action == "retry_payment":
-            results.append(self._retry_payment())
-        elif level.action == "suspend":
+            return [self._retry_payment()]
+        if level.action == "suspend":
             subscription = self.subscription_id.sudo()
             if subscription.state in ("carence", "active"):
                 subscription.with_context(depanssur_system=True).action_suspend(
@@ -284,22 +309,23 @@ class DepanssurDunningCase(models.Model):
                     day=day,
                 )
                 self.suspended_by_dunning = True
-                results.append(self.env._("coverage suspended"))
+                return [self.env._("coverage suspended")]
         elif level.action == "terminate":
+            results = []
             subscription = self.subscription_id.sudo()
             if subscription.state in ("carence", "active", "suspended"):
                 subscription._terminate("non_payment", day - timedelta(days=1))
                 results.append(self.env._("subscription terminated for non-payment"))
             self._close("terminated")
+            return results
         elif level.action == "collection":
             self.activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=self.env._("Hand to collection"),
                 user_id=self.env.ref("base.user_admin").id,
             )
-            results.append(self.env._("handed to collection"))
-        action.result = "; ".join(results)
-        return action
+            return [self.env._("handed to collection")]
+        return []
 
     def _retry_payment(self):
         """Charge the saved payment method off-session, or send the portal payment link."""

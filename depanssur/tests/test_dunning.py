@@ -116,6 +116,31 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
         succeeded._process_one()
         self.assertEqual((case.state, case.close_reason), ("closed", "paid"))
 
+    def test_cases_reaching_a_level_together_each_get_their_own_messages(self):
+        other = self.env["res.partner"].create(
+            {
+                "name": "Paul Martin",
+                "email": "paul.martin@example.fr",
+                "mobile": "06 22 33 44 55",
+                "street": "1 rue",
+                "zip": "69001",
+                "city": "Lyon",
+            }
+        )
+        with freeze_time("2026-03-01"):
+            second = self._subscribe(partner=other, date_start="2026-03-01")
+            self.env["depanssur.subscription"]._cron_invoice_due(date(2026, 3, 1))
+        self._advance(date(2026, 3, 4))  # D+0 and D+3 for both cases, level by level
+        cases = self.Case.search([("subscription_id", "in", (self.subscription | second).ids)])
+        self.assertEqual(len(cases), 2)
+        for case, client in ((cases[0], cases[0].partner_id), (cases[1], cases[1].partner_id)):
+            self.assertEqual(case.action_ids.level_id.mapped("days_after"), [0, 3])
+            self.assertTrue(case.action_ids[0].result.startswith("1 email(s)"))
+            emails = case.message_ids.filtered(lambda m: m.partner_ids)
+            self.assertTrue(emails)
+            self.assertEqual(emails.partner_ids, client, "each client gets only their own")
+        self.assertEqual(cases.partner_id, self.client | other)
+
     def test_manual_actions(self):
         case = self._advance(date(2026, 3, 2))
         with self.assertRaises(UserError):
