@@ -141,7 +141,7 @@ INSERT INTO account_move (name, sequence_prefix, sequence_number, date, invoice_
         amount_total_signed, amount_total_in_currency_signed, amount_residual_signed,
         payment_state, invoice_currency_rate, is_move_sent, always_tax_exigible,
         create_date, write_date, create_uid, write_uid)
-SELECT %(code)s || '/' || extract(year FROM b.start) || '/' || lpad(b.number::text, 6, '0'),
+SELECT %(code)s || '/' || extract(year FROM b.start) || '/' || lpad(b.number::text, GREATEST(6, length(b.number::text)), '0'),
        %(code)s || '/' || extract(year FROM b.start) || '/', b.number, b.start, b.start, b.start,
        'posted', 'out_invoice', 'no', true, %(journal)s, b.company_id, %(currency)s,
        b.partner_id, b.partner_id, b.partner_id, b.origin, b.subscription_id, b.start, b.stop,
