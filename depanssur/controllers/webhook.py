@@ -2,7 +2,8 @@
 
 The accept path checks, in order: content type (415), size (413), signature and timestamp (401,
 on the raw bytes), JSON (400), payload schema (400); then one INSERT ... ON CONFLICT DO NOTHING
-(202 new, 200 already received) and a trigger of the processing cron. Every answer is JSON.
+(202 new, 200 already received) and, unless one is already pending, a trigger of the processing
+cron. Every answer is JSON.
 """
 
 import logging
@@ -61,7 +62,7 @@ class DepanssurWebhookController(Controller):
         events = request.env["depanssur.webhook.event"].sudo()
         if not events._accept(msg_id, event_type, occurred_at, payload):
             return self._accepted(200, "duplicate", msg_id)
-        request.env.ref("depanssur.ir_cron_depanssur_webhook_process").sudo()._trigger()
+        events._wake_processing()
         return self._accepted(202, "accepted", msg_id)
 
     def _accepted(self, status, state, msg_id):

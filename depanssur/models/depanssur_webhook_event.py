@@ -89,6 +89,30 @@ class DepanssurWebhookEvent(models.Model):
         )
         return bool(self.env.cr.fetchone())
 
+    @api.model
+    def _wake_processing(self):
+        """Have the processing cron run soon, without a trigger per event under load.
+
+        A trigger that is already due (or due within seconds) will run the cron, which drains
+        everything received by then; only when none is pending is one added (an INSERT and a
+        NOTIFY to the cron workers on another connection, which a burst of events would
+        otherwise pay each time).
+        """
+        # the cached xmlid lookup (env.ref would also check that the cron exists: one query)
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "depanssur.ir_cron_depanssur_webhook_process"
+        )
+        self.env.cr.execute(
+            """
+            SELECT 1 FROM ir_cron_trigger
+             WHERE cron_id = %s AND call_at <= (now() at time zone 'UTC') + interval '5 seconds'
+             LIMIT 1
+            """,
+            (cron_id,),
+        )
+        if not self.env.cr.fetchone():
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger()
+
     # ------------------------------------------------------------
     # Processing (cron)
     # ------------------------------------------------------------

@@ -77,10 +77,11 @@ class TestHardening(HttpCase, DepanssurSubscriptionCase):
     def test_accept_path_query_count(self):
         Event = self.env["depanssur.webhook.event"].sudo()
         cron = self.env.ref("depanssur.ir_cron_depanssur_webhook_process").sudo()
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
         body = b'{"type": "nps.responded"}'
         stamp = int(time.time())
         self.env["depanssur.webhook.secret"]._active_secrets()  # warm caches, as a worker has
-        cron._trigger()
 
         def accept(msg_id):
             headers = {
@@ -93,11 +94,14 @@ class TestHardening(HttpCase, DepanssurSubscriptionCase):
             self.assertTrue(
                 Event._accept(msg_id, "nps.responded", self.env.cr.now(), {"type": "x"})
             )
-            cron._trigger()
+            Event._wake_processing()
 
-        accept("msg_warm")
-        with self.assertQueryCount(3):
+        accept("msg_first")  # no trigger pending: one is added
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
+        # under load a trigger is pending: the INSERT and one indexed SELECT, nothing more
+        with self.assertQueryCount(2):
             accept("msg_counted")
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
 
     @settings(
         max_examples=40,
