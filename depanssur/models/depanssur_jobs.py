@@ -64,8 +64,22 @@ class DepanssurJobs(models.AbstractModel):
         """Renewal reminder with the terms, once a year, 30 days before the anniversary."""
         day = self._day(day)
         target = day + timedelta(days=30)
-        subscriptions = self.env["depanssur.subscription"].search(
-            [("state", "in", ("carence", "active", "suspended")), ("anniversary_date", "!=", False)]
+        # SQL narrows to the anniversaries on that month and day (29 February counts on the 28th
+        # and the 1st of March too); the coverage-year rule then decides exactly
+        days = {target.day} | ({29} if (target.month, target.day) in ((2, 28), (3, 1)) else set())
+        months = {target.month} | ({2} if (target.month, target.day) == (3, 1) else set())
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT id FROM depanssur_subscription
+             WHERE state IN ('carence', 'active', 'suspended')
+               AND EXTRACT(month FROM anniversary_date) IN %s
+               AND EXTRACT(day FROM anniversary_date) IN %s
+            """,
+            (tuple(months), tuple(days)),
+        )
+        subscriptions = self.env["depanssur.subscription"].browse(
+            row[0] for row in self.env.cr.fetchall()
         )
         due = subscriptions.filtered(
             lambda s: (
@@ -95,6 +109,10 @@ class DepanssurJobs(models.AbstractModel):
                 "|",
                 ("alert_80_sent", "=", False),
                 ("alert_cap_sent", "=", False),
+                # counters at zero are at no cap (most of the book): left in the database
+                "|",
+                ("interventions_used", ">", 0),
+                ("amount_consumed", ">", 0),
             ]
         )
         sent = self.env["depanssur.subscription.usage"]

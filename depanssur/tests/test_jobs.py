@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 from freezegun import freeze_time
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
@@ -74,6 +74,13 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
         self.assertEqual(len(notices), 1)
         body = subscription.message_ids.filtered(lambda m: (m.subject or "").startswith("Renouv"))
         self.assertIn("15/01/2027", body.body)
+
+    def test_anniversary_notice_of_a_leap_day_subscription(self):
+        subscription = self._subscribe(date_start="2024-02-29")
+        for offset in range(40):  # every day from 15 January to 23 February 2027
+            self.Jobs._cron_anniversary_notices(date(2027, 1, 15) + timedelta(days=offset))
+        notices = [s for s in self._subjects(subscription) if s.startswith("Renouvellement")]
+        self.assertEqual(len(notices), 1, "once, whatever day the 29th of February falls on")
 
     def test_batch_notification_reaches_each_client_only(self):
         self.env["res.lang"]._activate_lang("en_US")
