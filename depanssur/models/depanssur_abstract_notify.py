@@ -1,6 +1,6 @@
 import logging
 
-from odoo import models
+from odoo import api, models
 from odoo.fields import Command
 
 _logger = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ class DepanssurNotifyMixin(models.AbstractModel):
         """Send ``event``'s messages; explicit templates override the table (dunning levels).
 
         Returns the counts (``email``, ``sms``) and the ids of the records each went out for.
+        Inside ``_depanssur_deferred_notifications`` the table's messages are queued instead,
+        and sent in batches when the block ends.
         """
+        queue = self.env.context.get("depanssur_notify_queue")
+        if queue is not None and not (email_template or sms_template or attachments):
+            queue.append((self._name, self.ids, event))
+            return {"email": 0, "sms": 0, "email_ids": set(), "sms_ids": set()}
         mail_xmlid, sms_xmlid, purpose = NOTIFICATIONS.get(event, (None, None, None))
         mail_template = email_template or (
             mail_xmlid and self.env.ref(f"depanssur.{mail_xmlid}", raise_if_not_found=False)
@@ -138,3 +144,33 @@ class DepanssurNotifyMixin(models.AbstractModel):
             put_in_queue=True,
         )
         return 1
+
+    @api.model
+    def _depanssur_send_queued(self, queue):
+        """Send the notifications queued by ``_depanssur_notify`` (a list of (model, ids,
+        event)): one batch per model and event, in the order they were first queued. A batch
+        that fails is sent record by record, and a record whose message still fails gets a
+        note on its chatter instead: the work that queued it is never undone."""
+        groups = {}
+        for model, ids, event in queue:
+            groups.setdefault((model, event), []).extend(ids)
+        for (model, event), ids in groups.items():
+            records = self.env[model].with_context(depanssur_notify_queue=None)
+            records = records.browse(dict.fromkeys(ids)).exists()
+            try:
+                with self.env.cr.savepoint():
+                    records._depanssur_notify(event)
+                continue
+            except Exception:
+                _logger.exception("depanssur: %s notifications failed as a batch", event)
+            for record in records:
+                try:
+                    with self.env.cr.savepoint():
+                        record._depanssur_notify(event)
+                except Exception as error:
+                    record._message_log(
+                        body=self.env._(
+                            "Notification %(event)s not sent: %(error)s", event=event, error=error
+                        )
+                    )
+        queue.clear()

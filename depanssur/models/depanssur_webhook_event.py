@@ -138,8 +138,11 @@ class DepanssurWebhookEvent(models.Model):
             events = events.try_lock_for_update()
             if not events:
                 break
-            for event in events:
+            # the batch's emails and SMS are queued, then sent per kind in one go
+            queue = []
+            for event in events.with_context(depanssur_notify_queue=queue):
                 event._process_one(now)
+            self.env["depanssur.notify.mixin"]._depanssur_send_queued(queue)
             done += len(events)
             remaining = self.search_count(domain)
             if not commit_progress(self.env, len(events), remaining) or not remaining:
@@ -149,10 +152,14 @@ class DepanssurWebhookEvent(models.Model):
     def _process_one(self, now=None):
         self.ensure_one()
         now = now or fields.Datetime.now()
+        queue = self.env.context.get("depanssur_notify_queue")
+        queued = len(queue) if queue is not None else 0
         try:
             with self.env.cr.savepoint():
                 result = self._dispatch()
         except Exception as error:
+            if queue is not None:
+                del queue[queued:]  # what the failed event queued did not happen
             attempts = self.attempts + 1
             _logger.info("webhook event %s failed (attempt %s): %s", self.id, attempts, error)
             values = {"state": "failed", "attempts": attempts, "error": str(error)[:2000]}

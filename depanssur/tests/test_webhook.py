@@ -98,6 +98,35 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
             self.env["depanssur.dossier"].search_count([("external_id", "=", "DEP-1")]), 1
         )
 
+    def test_processing_sends_each_claims_messages_once_and_none_for_failures(self):
+        self._post(self._created("DEP-1"))
+        self._post(self._created("DEP-2"))
+        self._post(self._created("DEP-3", subscription="ABO/0000/UNKNOWN"), msg_id="msg_bad")
+        self._post(
+            self._event(
+                "dossier.status_changed",
+                {"external_id": "DEP-1", "status": "qualified"},
+                "2026-03-01T10:00:00Z",
+            )
+        )
+        self._process()  # one batch: messages queued, then sent per kind
+        self.assertEqual(self.Event.search([("webhook_id", "=", "msg_bad")]).state, "failed")
+        dossiers = self.env["depanssur.dossier"].search([("external_id", "like", "DEP-")])
+        self.assertEqual(sorted(dossiers.mapped("external_id")), ["DEP-1", "DEP-2"])
+        for dossier in dossiers:
+            subjects = [m.subject or "" for m in dossier.message_ids if m.partner_ids]
+            received = [s for s in subjects if s.startswith("Votre dossier")]
+            decision = [s for s in subjects if s.startswith("Prise en charge")]
+            self.assertEqual(len(received), 1, subjects)
+            self.assertEqual(len(decision), 1 if dossier.external_id == "DEP-1" else 0)
+            self.assertEqual(dossier.message_ids.filtered("partner_ids").partner_ids, self.client)
+        sms = self.env["sms.sms"].sudo().search([("number", "=", "+33611223344")])
+        self.assertEqual(len(sms), 3, "received x2, decision x1")
+        # the emails are queued in order: received before the decision for DEP-1
+        first = dossiers.filtered(lambda d: d.external_id == "DEP-1")
+        posted = first.message_ids.filtered(lambda m: m.partner_ids and m.subject).sorted("id")
+        self.assertTrue(posted[0].subject.startswith("Votre dossier"))
+
     def test_end_to_end_story(self):
         self._post(self._created())
         self._post(
