@@ -71,6 +71,19 @@ def main():
         f"comparable steps (carence ends + counter resets): {comparable:.2f} s vs SQL floor "
         f"{floor.seconds:.3f} s -> ratio {ratio:.1f}x (target <= 5x)"
     )
+    # the same two steps without their emails (the floor sends none): the state changes alone
+    with environment(args.db) as env:
+        Subscription = env["depanssur.subscription"].with_context(
+            tracking_disable=True, depanssur_no_notify=True
+        )
+        with Timer() as quiet:
+            Subscription._cron_end_carence(today)
+            Subscription._cron_reset_counters(today)
+            env.flush_all()
+    out(
+        f"  the same without their emails: {quiet.seconds:.2f} s -> ratio "
+        f"{quiet.seconds / floor.seconds:.1f}x"
+    )
     return 0
 
 

@@ -48,6 +48,12 @@ MRR_SQL = f"""
  LEFT JOIN option_price op ON op.sub_id = r.id
 """
 
+# MRR_SQL over the subscriptions of the ``cand`` CTE only (see _mrr_changes)
+CANDIDATE_MRR_SQL = MRR_SQL.replace(
+    RUNNING_SQL, RUNNING_SQL + "       AND s.id IN (SELECT id FROM cand)\n"
+)
+assert CANDIDATE_MRR_SQL != MRR_SQL
+
 # the MRR total at a date: the same rows as MRR_SQL, summed without one row per subscription
 MRR_TOTAL_SQL = f"""
     WITH running AS ({RUNNING_SQL})
@@ -112,34 +118,42 @@ class DepanssurKpi(models.AbstractModel):
     @api.model
     def _mrr_changes(self, before, after, company):
         """(opening total, closing total, running counts, {sub: (opening, closing)} of the
-        subscriptions whose MRR changed): only the changes travel to Python."""
-        self.env.flush_all()
+        subscriptions whose MRR changed between ``before`` and ``after``).
+
+        The totals and counts come from two aggregates; the per-subscription MRR is only
+        computed for the subscriptions that have a date in between (start, termination, plan
+        period, option): the others count the same at both dates.
+        """
+        opening, count_before = self._mrr_total(before, company)
+        closing, count_after = self._mrr_total(after, company)
         self.env.cr.execute(
             f"""
-            WITH o AS ({MRR_SQL.replace("%(day)s", "%(before)s")}),
-                 c AS ({MRR_SQL.replace("%(day)s", "%(after)s")}),
-                 j AS (SELECT COALESCE(o.id, c.id) AS id, COALESCE(o.amount, 0) AS opening,
-                              COALESCE(c.amount, 0) AS closing,
-                              o.id IS NOT NULL AS in_o, c.id IS NOT NULL AS in_c
-                         FROM o FULL JOIN c ON o.id = c.id)
-            SELECT NULL, SUM(opening), SUM(closing), COUNT(*) FILTER (WHERE in_o),
-                   COUNT(*) FILTER (WHERE in_c)
-              FROM j
-            UNION ALL
-            SELECT id, opening, closing, NULL, NULL FROM j WHERE opening != closing
+            WITH cand AS (
+                SELECT id FROM depanssur_subscription
+                 WHERE company_id = %(company)s
+                   AND ((date_start > %(before)s AND date_start <= %(after)s)
+                        OR (termination_date >= %(before)s AND termination_date < %(after)s))
+                 UNION
+                SELECT subscription_id FROM depanssur_subscription_plan_period
+                 WHERE (date_from > %(before)s AND date_from <= %(after)s)
+                    OR (date_to >= %(before)s AND date_to < %(after)s)
+                 UNION
+                SELECT subscription_id FROM depanssur_subscription_option
+                 WHERE (date_start > %(before)s AND date_start <= %(after)s)
+                    OR (date_end >= %(before)s AND date_end < %(after)s)
+            ),
+            o AS ({CANDIDATE_MRR_SQL.replace("%(day)s", "%(before)s")}),
+            c AS ({CANDIDATE_MRR_SQL.replace("%(day)s", "%(after)s")})
+            SELECT COALESCE(o.id, c.id), COALESCE(o.amount, 0), COALESCE(c.amount, 0)
+              FROM o FULL JOIN c ON o.id = c.id
+             WHERE COALESCE(o.amount, 0) != COALESCE(c.amount, 0)
             """,
             {"before": before, "after": after, "company": company.id},
         )
-        rows = self.env.cr.fetchall()
-        _none, opening, closing, count_before, count_after = rows[0]
-        changes = {row[0]: (Decimal(str(row[1])), Decimal(str(row[2]))) for row in rows[1:]}
-        return (
-            Decimal(str(opening or 0)),
-            Decimal(str(closing or 0)),
-            count_before,
-            count_after,
-            changes,
-        )
+        changes = {
+            row[0]: (Decimal(str(row[1])), Decimal(str(row[2]))) for row in self.env.cr.fetchall()
+        }
+        return opening, closing, count_before, count_after, changes
 
     def _analytic_queries(self):
         """Short analytical queries: PostgreSQL's JIT compiler would spend more time compiling
