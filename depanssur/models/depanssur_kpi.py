@@ -10,36 +10,44 @@ from ..rules import kpi as kpi_rules
 
 _logger = logging.getLogger(__name__)
 
-RUNNING_SQL = """
-    SELECT s.id
-      FROM depanssur_subscription s
-     WHERE s.company_id = %(company)s
-       AND s.state NOT IN ('draft', 'cancelled')
-       AND s.date_start <= %(day)s
-       AND (s.termination_date IS NULL OR s.termination_date >= %(day)s)
+# a subscription counts on a day when it has started, is not cancelled, and is not terminated yet
+RUNNING_WHERE = """
+       s.company_id = %(company)s
+   AND s.state NOT IN ('draft', 'cancelled')
+   AND s.date_start <= %(day)s
+   AND (s.termination_date IS NULL OR s.termination_date >= %(day)s)
+"""
+RUNNING_SQL = f"SELECT s.id FROM depanssur_subscription s WHERE {RUNNING_WHERE}"
+
+# the monthly price of the plan in force on the day, of the options active on the day; {sub} is
+# the alias of the subscription's table
+PLAN_PRICE_JOINS = """
+  JOIN depanssur_subscription_plan_period spp
+    ON spp.subscription_id = {sub}.id AND spp.date_from <= %(day)s
+   AND (spp.date_to IS NULL OR spp.date_to >= %(day)s)
+  JOIN depanssur_plan p ON p.id = spp.plan_id
+  JOIN product_product pp ON pp.id = p.product_id
+  JOIN product_template pt ON pt.id = pp.product_tmpl_id
+"""
+OPTION_PRICE_JOINS = """
+  JOIN depanssur_subscription_option so
+    ON so.subscription_id = {sub}.id AND so.date_start <= %(day)s
+   AND (so.date_end IS NULL OR so.date_end >= %(day)s)
+  JOIN depanssur_option o ON o.id = so.option_id
+  JOIN product_product pp ON pp.id = o.product_id
+  JOIN product_template pt ON pt.id = pp.product_tmpl_id
 """
 
+# the MRR of each subscription running on the day
 MRR_SQL = f"""
     WITH running AS ({RUNNING_SQL}),
     plan_price AS (
         SELECT r.id AS sub_id, pt.list_price AS amount
-          FROM running r
-          JOIN depanssur_subscription_plan_period spp
-            ON spp.subscription_id = r.id AND spp.date_from <= %(day)s
-           AND (spp.date_to IS NULL OR spp.date_to >= %(day)s)
-          JOIN depanssur_plan p ON p.id = spp.plan_id
-          JOIN product_product pp ON pp.id = p.product_id
-          JOIN product_template pt ON pt.id = pp.product_tmpl_id
+          FROM running r {PLAN_PRICE_JOINS.format(sub="r")}
     ),
     option_price AS (
         SELECT r.id AS sub_id, SUM(pt.list_price) AS amount
-          FROM running r
-          JOIN depanssur_subscription_option so
-            ON so.subscription_id = r.id AND so.date_start <= %(day)s
-           AND (so.date_end IS NULL OR so.date_end >= %(day)s)
-          JOIN depanssur_option o ON o.id = so.option_id
-          JOIN product_product pp ON pp.id = o.product_id
-          JOIN product_template pt ON pt.id = pp.product_tmpl_id
+          FROM running r {OPTION_PRICE_JOINS.format(sub="r")}
       GROUP BY r.id
     )
     SELECT r.id, COALESCE(pl.amount, 0) + COALESCE(op.amount, 0) AS amount
@@ -50,36 +58,18 @@ MRR_SQL = f"""
 
 # MRR_SQL over the subscriptions of the ``cand`` CTE only (see _mrr_changes)
 CANDIDATE_MRR_SQL = MRR_SQL.replace(
-    RUNNING_SQL, RUNNING_SQL + "       AND s.id IN (SELECT id FROM cand)\n"
+    RUNNING_SQL, RUNNING_SQL + "   AND s.id IN (SELECT id FROM cand)\n"
 )
 assert CANDIDATE_MRR_SQL != MRR_SQL
 
-# the MRR total at a date: the same rows as MRR_SQL, summed without one row per subscription
+# the MRR total on the day: the same rows as MRR_SQL, summed without one row per subscription
 # (plain joins, no shared CTE: the planner hashes the small catalogue and scans the rest once)
-RUNNING_WHERE = """
-       s.company_id = %(company)s
-   AND s.state NOT IN ('draft', 'cancelled')
-   AND s.date_start <= %(day)s
-   AND (s.termination_date IS NULL OR s.termination_date >= %(day)s)
-"""
 MRR_TOTAL_SQL = f"""
     SELECT (SELECT COALESCE(SUM(pt.list_price), 0)
-              FROM depanssur_subscription s
-              JOIN depanssur_subscription_plan_period spp
-                ON spp.subscription_id = s.id AND spp.date_from <= %(day)s
-               AND (spp.date_to IS NULL OR spp.date_to >= %(day)s)
-              JOIN depanssur_plan p ON p.id = spp.plan_id
-              JOIN product_product pp ON pp.id = p.product_id
-              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+              FROM depanssur_subscription s {PLAN_PRICE_JOINS.format(sub="s")}
              WHERE {RUNNING_WHERE})
          + (SELECT COALESCE(SUM(pt.list_price), 0)
-              FROM depanssur_subscription s
-              JOIN depanssur_subscription_option so
-                ON so.subscription_id = s.id AND so.date_start <= %(day)s
-               AND (so.date_end IS NULL OR so.date_end >= %(day)s)
-              JOIN depanssur_option o ON o.id = so.option_id
-              JOIN product_product pp ON pp.id = o.product_id
-              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+              FROM depanssur_subscription s {OPTION_PRICE_JOINS.format(sub="s")}
              WHERE {RUNNING_WHERE}),
            (SELECT COUNT(*) FROM depanssur_subscription s WHERE {RUNNING_WHERE})
 """
