@@ -47,8 +47,8 @@ class DepanssurNotifyMixin(models.AbstractModel):
         """Send ``event``'s messages; explicit templates override the table (dunning levels).
 
         Returns the counts (``email``, ``sms``) and the ids of the records each went out for.
-        Inside ``_depanssur_deferred_notifications`` the table's messages are queued instead,
-        and sent in batches when the block ends.
+        With a ``depanssur_notify_queue`` list in the context (the webhook processing), the
+        table's messages are queued there instead, for ``_depanssur_send_queued`` to send.
         """
         queue = self.env.context.get("depanssur_notify_queue")
         if queue is not None and not (email_template or sms_template or attachments):
