@@ -17,8 +17,6 @@ RUNNING_WHERE = """
    AND s.date_start <= %(day)s
    AND (s.termination_date IS NULL OR s.termination_date >= %(day)s)
 """
-RUNNING_SQL = f"SELECT s.id FROM depanssur_subscription s WHERE {RUNNING_WHERE}"
-
 # the monthly price of the plan in force on the day, of the options active on the day; {sub} is
 # the alias of the subscription's table
 PLAN_PRICE_JOINS = """
@@ -38,9 +36,11 @@ OPTION_PRICE_JOINS = """
   JOIN product_template pt ON pt.id = pp.product_tmpl_id
 """
 
-# the MRR of each subscription running on the day
-MRR_SQL = f"""
-    WITH running AS ({RUNNING_SQL}),
+
+def _mrr_sql(only=""):
+    """The MRR of each subscription running on the day (``only``: an extra condition on ``s``)."""
+    return f"""
+    WITH running AS (SELECT s.id FROM depanssur_subscription s WHERE {RUNNING_WHERE} {only}),
     plan_price AS (
         SELECT r.id AS sub_id, pt.list_price AS amount
           FROM running r {PLAN_PRICE_JOINS.format(sub="r")}
@@ -56,11 +56,10 @@ MRR_SQL = f"""
  LEFT JOIN option_price op ON op.sub_id = r.id
 """
 
-# MRR_SQL over the subscriptions of the ``cand`` CTE only (see _mrr_changes)
-CANDIDATE_MRR_SQL = MRR_SQL.replace(
-    RUNNING_SQL, RUNNING_SQL + "   AND s.id IN (SELECT id FROM cand)\n"
-)
-assert CANDIDATE_MRR_SQL != MRR_SQL
+
+MRR_SQL = _mrr_sql()
+# the same over the subscriptions of the ``cand`` CTE only (see _mrr_changes)
+CANDIDATE_MRR_SQL = _mrr_sql("AND s.id IN (SELECT id FROM cand)")
 
 # the MRR total on the day: the same rows as MRR_SQL, summed without one row per subscription
 # (plain joins, no shared CTE: the planner hashes the small catalogue and scans the rest once)
@@ -107,8 +106,10 @@ class DepanssurKpi(models.AbstractModel):
     @api.model
     def _mrr_total(self, day, company=None):
         """(MRR, running subscriptions) at ``day``: the headline number, in one aggregate."""
-        company = company or self.env.company
         self._analytic_queries()
+        return self._fetch_mrr_total(day, company or self.env.company)
+
+    def _fetch_mrr_total(self, day, company):
         self.env.cr.execute(MRR_TOTAL_SQL, {"day": day, "company": company.id})
         total, running = self.env.cr.fetchone()
         return Decimal(str(total)), running
@@ -122,8 +123,9 @@ class DepanssurKpi(models.AbstractModel):
         computed for the subscriptions that have a date in between (start, termination, plan
         period, option): the others count the same at both dates.
         """
-        opening, count_before = self._mrr_total(before, company)
-        closing, count_after = self._mrr_total(after, company)
+        self._analytic_queries()
+        opening, count_before = self._fetch_mrr_total(before, company)
+        closing, count_after = self._fetch_mrr_total(after, company)
         self.env.cr.execute(
             f"""
             WITH cand AS (
