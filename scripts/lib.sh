@@ -8,22 +8,15 @@ PGPORT_LOCAL="${DEPANSSUR_PGPORT:-55432}"
 ODOO_DATA_DIR="${DEPANSSUR_DATA_DIR:-$ROOT/.odoo-data}"
 PGHOST_LOCAL="127.0.0.1"
 PG_SUPERUSER="odoo"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${DEPANSSUR_PYTHON:-python3}"
 
 log() { printf '\033[1m[depanssur]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[depanssur] %s\033[0m\n' "$*" >&2; exit 1; }
 
 have_odoo() { "$PYTHON" -c 'import odoo.release, odoo.cli' >/dev/null 2>&1; }
 
-odoo_missing_message() {
-    cat >&2 <<'MSG'
-Odoo 19.0 is not importable from python3 (`import odoo` failed).
-Install Odoo 19.0 Community first, as users usually do:
-  * from the official sources: git clone --branch 19.0 --depth 1 https://github.com/odoo/odoo
-    then `pip install -r odoo/requirements.txt` and `pip install -e odoo` (or put it on PYTHONPATH);
-  * or skip all this and use Docker: `docker compose up` (see README.md, official odoo:19 image).
-MSG
-}
+# shellcheck source=scripts/provision.sh
+source "$ROOT/scripts/provision.sh"
 
 # Folder holding the PostgreSQL binaries (initdb, pg_ctl), from PATH or Debian's layout.
 pg_bindir() {

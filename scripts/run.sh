@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
 # Start Odoo with depanssur and its demo data on a private PostgreSQL cluster (.pgdata/).
-# A second run reuses the database. DEPANSSUR_DB, DEPANSSUR_HTTP_PORT and DEPANSSUR_PGPORT override.
+# Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh). The first run creates
+# the database (demo data, French loaded, the admin user in French); a second run reuses it.
+# DEPANSSUR_DB, DEPANSSUR_HTTP_PORT and DEPANSSUR_PGPORT override; DEPANSSUR_UPDATE=1 upgrades.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-if ! have_odoo; then
-    odoo_missing_message
-    exit 1
-fi
+provision
 db="${DEPANSSUR_DB:-depanssur}"
 port="${DEPANSSUR_HTTP_PORT:-8069}"
 pg_start
-extra=()
 if ! db_exists "$db"; then
-    log "creating database '$db' with depanssur and demo data (first run: a few minutes)"
-    extra=(-i depanssur --with-demo --load-language=fr_FR)
+    stage database "creating '$db' with depanssur, its demo data and French (first run: a few minutes)"
+    if ! odoo_cmd -d "$db" -i depanssur --with-demo --load-language=fr_FR --stop-after-init \
+        --http-interface=127.0.0.1 --http-port=0 --log-level=warn >"$ROOT/.odoo-install.log" 2>&1; then
+        tail -n 40 "$ROOT/.odoo-install.log" >&2
+        psql_local -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null
+        stage_fail database "installing depanssur in '$db' (log: .odoo-install.log)"
+    fi
+    # The demo is for French back-office agents: the admin user (and the company's partner) in French.
+    odoo_cmd shell -d "$db" --no-http --log-level=warn >>"$ROOT/.odoo-install.log" 2>&1 <<'PY' \
+        || stage_fail database "setting the admin user's language (log: .odoo-install.log)"
+env.ref("base.user_admin").lang = "fr_FR"
+env.ref("base.main_partner").lang = "fr_FR"
+env.cr.commit()
+PY
 elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then
-    extra=(-u depanssur)
+    stage database "upgrading depanssur in '$db'"
+    odoo_cmd -d "$db" -u depanssur --stop-after-init --http-interface=127.0.0.1 --http-port=0 \
+        --log-level=warn >"$ROOT/.odoo-install.log" 2>&1 \
+        || stage_fail database "upgrading depanssur in '$db' (log: .odoo-install.log)"
 fi
 log "Odoo on http://127.0.0.1:$port  (login: admin / password: admin, database: $db)"
-exec "$PYTHON" -m odoo "${extra[@]}" -d "$db" --db-filter="^${db}\$" \
+exec "$PYTHON" -m odoo -d "$db" --db-filter="^${db}\$" \
     --addons-path="$(odoo_addons_path)" --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" \
     --db_user="$PG_SUPERUSER" --data-dir="$ODOO_DATA_DIR" \
     --http-interface=127.0.0.1 --http-port="$port" "$@"
