@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run every test of the project: ruff, the pure tests, then the whole Odoo suite of the addon
-# (at_install + post_install) in a fresh throwaway database on the private PostgreSQL cluster.
-# Without an importable Odoo the Odoo suite is skipped, loudly.
+# (at_install + post_install), installed the standard way (`-i depanssur --test-enable`, en_US) in
+# fresh throwaway databases on the private PostgreSQL cluster, once with demo data and once without.
+# Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh); never skips the
+# Odoo suite: when Odoo cannot be provisioned it fails, naming the stage.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -9,6 +11,17 @@ cd "$ROOT"
 status=0
 pure_passed=0; pure_failed=0; pure_skipped=0
 odoo_passed=0; odoo_failed=0
+
+# Provision in a subshell so that a failure still lets the pure tests run (with python3).
+provision_out=$(mktemp)
+if (provision with-dev && echo "$PYTHON" >"$provision_out"); then
+    PYTHON=$(cat "$provision_out")
+    provisioned=1
+else
+    provisioned=0
+    PYTHON="${DEPANSSUR_BASE_PYTHON:-python3}"
+fi
+rm -f "$provision_out"
 
 log "ruff check + format"
 if ! "$PYTHON" -m ruff check . || ! "$PYTHON" -m ruff format --check .; then
@@ -32,44 +45,46 @@ if [ "$rc" -ne 0 ]; then
     status=1
 fi
 
-if ! have_odoo; then
-    echo
-    echo "Odoo suite SKIPPED: odoo not importable"
-    echo
-else
-    pg_start
-    # the addon's dependencies, plus payment_demo which the tests use as a payment provider
-    depends="$(addon_depends),payment_demo"
+# One run of the Odoo suite on a fresh database. $1 = variant: demo | nodemo.
+run_odoo_suite() {
+    local variant="$1" demo_flag=() depends odoo_version key tmpl testdb filestore http_port test_log rc
+    local report own_warnings f e total passed failed
+    [ "$variant" = "demo" ] && demo_flag=(--with-demo)
+    depends="$(addon_depends)"
     odoo_version=$("$PYTHON" -c 'import odoo.release as r; print(r.version)')
-    key=$(printf '%s|%s|demo|fr_FR' "$depends" "$odoo_version" | sha1sum | cut -c1-10)
+    key=$(printf '%s|%s|%s|en_US' "$depends" "$odoo_version" "$variant" | sha1sum | cut -c1-10)
     tmpl="depanssur_tmpl_$key"
-    testdb="depanssur_test_$$"
+    testdb="depanssur_test_${variant}_$$"
     filestore="$ODOO_DATA_DIR/filestore"
+    test_log="$ROOT/.odoo-test-$variant.log"
+    # The dependencies (what -i depanssur installs first) are cached in a template database,
+    # built exactly as a fresh en_US database would get them, copied for each run.
     if ! db_exists "$tmpl"; then
-        log "building template database $tmpl with the dependencies ($depends) and demo data"
-        if ! odoo_cmd -d "$tmpl" -i "$depends" --with-demo --load-language=fr_FR --stop-after-init --http-interface=127.0.0.1 \
-            --http-port=0 --log-level=warn >"$ROOT/.odoo-template.log" 2>&1; then
+        log "[$variant] building template database $tmpl with the dependencies ($depends)"
+        if ! odoo_cmd -d "$tmpl" -i "$depends" "${demo_flag[@]}" --stop-after-init \
+            --http-interface=127.0.0.1 --http-port=0 --log-level=warn >"$ROOT/.odoo-template.log" 2>&1; then
             tail -n 40 "$ROOT/.odoo-template.log"
             psql_local -c "DROP DATABASE IF EXISTS \"$tmpl\"" >/dev/null
-            die "could not build the template database, see .odoo-template.log"
+            log "[$variant] could not build the template database, see .odoo-template.log"
+            return 1
         fi
     fi
-    log "fresh test database $testdb (copy of $tmpl)"
-    psql_local -c "CREATE DATABASE \"$testdb\" TEMPLATE \"$tmpl\"" >/dev/null || die "createdb failed"
+    psql_local -c "CREATE DATABASE \"$testdb\" TEMPLATE \"$tmpl\"" >/dev/null || return 1
     if [ -d "$filestore/$tmpl" ]; then cp -a "$filestore/$tmpl" "$filestore/$testdb"; fi
     http_port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    test_log="$ROOT/.odoo-test.log"
-    log "Odoo suite: -i depanssur --test-tags /depanssur (log: .odoo-test.log)"
-    odoo_cmd -d "$testdb" -i depanssur --with-demo --test-tags "${DEPANSSUR_TEST_TAGS:-/depanssur}" \
+    log "[$variant] Odoo suite: -i depanssur --test-enable --test-tags ${DEPANSSUR_TEST_TAGS:-/depanssur} (log: .odoo-test-$variant.log)"
+    odoo_cmd -d "$testdb" -i depanssur "${demo_flag[@]}" --test-enable \
+        --test-tags "${DEPANSSUR_TEST_TAGS:-/depanssur}" \
         --stop-after-init --http-interface=127.0.0.1 --http-port="$http_port" --workers=0 \
         --max-cron-threads=0 --log-level=test >"$test_log" 2>&1
     rc=$?
     grep -E ' (ERROR|CRITICAL) |FAIL:|^(FAIL|ERROR):' "$test_log" | head -n 60
     report=$(grep -oE '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$test_log" | tail -n 1)
+    passed=0; failed=0
     if [ -n "$report" ]; then
         read -r f _ e _ _ total _ <<<"$report"
-        odoo_failed=$((f + e))
-        odoo_passed=$((total - f - e))
+        failed=$((f + e))
+        passed=$((total - f - e))
     fi
     # Warnings or errors logged by the addon's own code (its loggers, not its tests) or about its
     # own files and models (view/data loading, field definitions) during install and tests.
@@ -79,25 +94,38 @@ else
         || true)
     psql_local -c "DROP DATABASE IF EXISTS \"$testdb\"" >/dev/null
     rm -rf "${filestore:?}/$testdb"
-    if [ "$rc" -ne 0 ] || [ -z "$report" ] || [ "$odoo_failed" -ne 0 ] || [ "$odoo_passed" -eq 0 ]; then
-        log "Odoo suite FAILED (exit $rc; ${report:-no test report}); see .odoo-test.log"
+    odoo_passed=$((odoo_passed + passed))
+    if [ "$rc" -ne 0 ] || [ -z "$report" ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+        log "[$variant] Odoo suite FAILED (exit $rc; ${report:-no test report}); see .odoo-test-$variant.log"
         [ -n "$report" ] || tail -n 40 "$test_log"
-        [ "$odoo_failed" -ne 0 ] || odoo_failed=$((odoo_failed + 1))
-        status=1
-    else
-        log "Odoo suite: $report"
+        [ "$failed" -ne 0 ] || failed=1
+        odoo_failed=$((odoo_failed + failed))
+        return 1
     fi
+    log "[$variant] Odoo suite: $report"
     if [ -n "$own_warnings" ]; then
-        log "the addon logged warnings/errors:"
+        log "[$variant] the addon logged warnings/errors:"
         echo "$own_warnings" | head -n 20
-        status=1
+        odoo_failed=$((odoo_failed + 1))
+        return 1
     fi
+    echo "odoo ($variant): ${passed} passed, 0 failed"
+}
+
+if [ "$provisioned" -ne 1 ]; then
+    echo
+    echo "Odoo suite FAILED: Odoo 19.0 could not be provisioned (see the stage named above)"
+    odoo_failed=1
+    status=1
+else
+    pg_start
+    for variant in ${DEPANSSUR_TEST_VARIANTS:-nodemo demo}; do
+        run_odoo_suite "$variant" || status=1
+    done
 fi
 
 echo
 echo "pure: ${pure_passed} passed, ${pure_failed} failed, ${pure_skipped} skipped"
-if have_odoo; then
-    echo "odoo: ${odoo_passed} passed, ${odoo_failed} failed"
-fi
+echo "odoo: ${odoo_passed} passed, ${odoo_failed} failed (variants: ${DEPANSSUR_TEST_VARIANTS:-nodemo demo})"
 echo "total: $((pure_passed + odoo_passed)) passed, $((pure_failed + odoo_failed)) failed"
 exit "$status"
