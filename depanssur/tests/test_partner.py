@@ -2,7 +2,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import tagged
 
-from .common import DepanssurCase
+from .common import DepanssurCase, activate_french
 
 
 @tagged("post_install", "-at_install")
@@ -12,6 +12,7 @@ class TestPartner(DepanssurCase):
         self.client.write({"last_name": "Moreau"})
         self.assertEqual(self.client.name, "Sophie Moreau")
         self.assertEqual(self.client.display_name, "Mrs. Sophie Moreau")
+        activate_french(self.env)
         fr_name = self.client.with_context(lang="fr_FR")
         fr_name.invalidate_recordset(["display_name"])
         self.assertEqual(fr_name.display_name, "Mme Sophie Moreau")
