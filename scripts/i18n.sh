@@ -4,11 +4,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-have_odoo || { odoo_missing_message; exit 1; }
+provision
 db="${DEPANSSUR_DB:-depanssur}"
 pg_start
 conf=$(odoo_conf)
-odoo_cmd_i18n() { "$PYTHON" -m odoo i18n "$@"; }
+# shellcheck disable=SC2046
+odoo_cmd_i18n() { "$PYTHON" $(odoo_launcher) i18n "$@"; }
 odoo_cmd_i18n export -c "$conf" -d "$db" -o depanssur/i18n/depanssur.pot depanssur
 if [ -f depanssur/i18n/fr.po ]; then
     msgmerge --quiet --update --no-fuzzy-matching --backup=none depanssur/i18n/fr.po depanssur/i18n/depanssur.pot

@@ -8,7 +8,15 @@ PGPORT_LOCAL="${DEPANSSUR_PGPORT:-55432}"
 ODOO_DATA_DIR="${DEPANSSUR_DATA_DIR:-$ROOT/.odoo-data}"
 PGHOST_LOCAL="127.0.0.1"
 PG_SUPERUSER="odoo"
-PYTHON="${DEPANSSUR_PYTHON:-python3}"
+# The interpreter that runs Odoo: DEPANSSUR_PYTHON, else the project's .venv once provisioned,
+# else python3 (scripts/provision.sh's `provision` decides and sets it for run/test).
+if [ -n "${DEPANSSUR_PYTHON:-}" ]; then
+    PYTHON="$DEPANSSUR_PYTHON"
+elif [ -x "${DEPANSSUR_VENV:-$ROOT/.venv}/bin/python" ]; then
+    PYTHON="${DEPANSSUR_VENV:-$ROOT/.venv}/bin/python"
+else
+    PYTHON=python3
+fi
 
 log() { printf '\033[1m[depanssur]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[depanssur] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -107,8 +115,21 @@ print(",".join(seen))
 PY
 }
 
+# Odoo's launcher: odoo-bin beside the imported package (a prefork server re-runs its own
+# launcher to start the websocket/gevent worker, which `python -m odoo` cannot be), else -m odoo.
+odoo_launcher() {
+    local bin
+    bin=$("$PYTHON" -c 'import os, odoo; print(os.path.join(os.path.dirname(os.path.abspath(list(odoo.__path__)[0])), "odoo-bin"))' 2>/dev/null)
+    if [ -f "$bin" ]; then
+        echo "$bin"
+    else
+        echo "-m odoo"
+    fi
+}
+
 odoo_cmd() {
-    "$PYTHON" -m odoo "$@" --addons-path="$(odoo_addons_path)" \
+    # shellcheck disable=SC2046
+    "$PYTHON" $(odoo_launcher) "$@" --addons-path="$(odoo_addons_path)" \
         --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" \
         --data-dir="$ODOO_DATA_DIR"
 }

@@ -210,7 +210,7 @@ provision_venv() {
     odoo_requirements_for_venv >"$reqs" || stage_fail venv "reading Odoo's requirements"
     stage venv "installing Odoo's requirements and the project's (first time: a few minutes)"
     local pip_log="$VENV_DIR/pip.log"
-    if ! "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check --upgrade pip wheel setuptools \
+    if ! "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check --upgrade pip wheel \
         >"$pip_log" 2>&1; then
         tail -n 30 "$pip_log" >&2
         stage_fail venv "pip upgrade (log: $pip_log)"
@@ -247,7 +247,7 @@ provision() {
         return 0
     fi
     if python_imports_odoo "$BASE_PYTHON"; then
-        stage odoo "using the Odoo that $BASE_PYTHON imports: $("$BASE_PYTHON" -c 'import os, odoo; print(os.path.dirname(odoo.__file__))')"
+        stage odoo "using the Odoo that $BASE_PYTHON imports: $("$BASE_PYTHON" -c 'import os, odoo; print(list(odoo.__path__)[0])')"
         PYTHON="$BASE_PYTHON"
         if [ "${1:-}" = "with-dev" ] && ! "$PYTHON" -c 'import pytest, hypothesis, ruff, freezegun, standardwebhooks, schemathesis, jsonschema, phonenumbers' >/dev/null 2>&1; then
             stage venv "installing requirements-dev.txt into $PYTHON"

@@ -33,7 +33,8 @@ elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then
         || stage_fail database "upgrading depanssur in '$db' (log: .odoo-install.log)"
 fi
 log "Odoo on http://127.0.0.1:$port  (login: admin / password: admin, database: $db)"
-exec "$PYTHON" -m odoo -d "$db" --db-filter="^${db}\$" \
+# shellcheck disable=SC2046
+exec "$PYTHON" $(odoo_launcher) -d "$db" --db-filter="^${db}\$" \
     --addons-path="$(odoo_addons_path)" --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" \
     --db_user="$PG_SUPERUSER" --data-dir="$ODOO_DATA_DIR" \
     --http-interface=127.0.0.1 --http-port="$port" "$@"
