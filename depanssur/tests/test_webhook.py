@@ -4,10 +4,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, ConcurrencyError, UserError
 from odoo.tests import HttpCase, tagged
 from standardwebhooks.webhooks import Webhook
 
+from ..rules import webhook_signature
 from .common import DepanssurSubscriptionCase
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -225,6 +226,58 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
         status_event.with_user(self.user_manager).action_retry()
         self.assertEqual(status_event.state, "processed")
         self.assertEqual(status_event.dossier_id.state, "qualified")
+
+    def test_replayed_request_verifies_the_same_body(self):
+        """Odoo replays a request after a concurrency failure; the replay reads the same body.
+
+        (A duplicate losing the race for the inbox row is replayed this way; the race itself,
+        between real workers, is TestWebhookServed's.)
+        """
+        Event = type(self.Event)
+        accept = Event._accept
+        calls = []
+
+        def accept_after_a_conflict(model, msg_id, *args):
+            calls.append(msg_id)
+            if len(calls) == 1:
+                raise ConcurrencyError("another delivery of this id committed first")
+            return accept(model, msg_id, *args)
+
+        with patch.object(Event, "_accept", accept_after_a_conflict):
+            response = self._post(self._created(), msg_id="msg_replayed")
+        self.assertEqual(calls, ["msg_replayed", "msg_replayed"], "the request was replayed")
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(response.json(), {"status": "accepted", "id": "msg_replayed"})
+        self.assertEqual(self.Event.search_count([("webhook_id", "=", "msg_replayed")]), 1)
+
+    def test_chunked_body(self):
+        """A body sent without Content-Length (chunked) is read whole, and refused when too big."""
+        body = json.dumps(self._created("DEP-CHUNKED")).encode()
+        stamp = int(time.time())
+
+        def post(msg_id, body):
+            headers = {
+                "Content-Type": "application/json",
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": webhook_signature.sign(SECRET, msg_id, stamp, body),
+            }
+            pieces = (body[start : start + 50] for start in range(0, len(body), 50))
+            with patch.object(
+                type(self.env.ref("depanssur.ir_cron_depanssur_webhook_process")), "_trigger"
+            ):
+                return self.url_open(URL, data=pieces, headers=headers, method="POST")
+
+        response = post("msg_chunked", body)
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(self.Event.search_count([("webhook_id", "=", "msg_chunked")]), 1)
+        self.env["ir.config_parameter"].sudo().set_param("depanssur.webhook_max_kb", 1)
+        big = json.dumps(self._created("DEP-BIG", description="x" * 2000)).encode()
+        response = post("msg_chunked_big", big)
+        self.assertEqual(
+            (response.status_code, response.json()["error"]), (413, "payload_too_large")
+        )
+        self.assertFalse(self.Event.search_count([("webhook_id", "=", "msg_chunked_big")]))
 
     def test_unknown_event_stored_and_ignored(self):
         response = self._post(
