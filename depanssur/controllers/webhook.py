@@ -4,6 +4,13 @@ The accept path checks, in order: content type (415), size (413), signature and 
 on the raw bytes), JSON (400), payload schema (400); then one INSERT ... ON CONFLICT DO NOTHING
 (202 new, 200 already received) and, unless one is already pending, a trigger of the processing
 cron. Every answer is JSON.
+
+Odoo replays the whole request when its transaction meets a serialization failure
+(``odoo.service.model.retrying``). A duplicate delivery that loses the race for the inbox row does:
+under REPEATABLE READ, ``ON CONFLICT DO NOTHING`` on a row committed after the transaction's
+snapshot raises one; the replay sees the row and answers ``200 duplicate``. The request's input
+stream gives its bytes only once, so the body is read with werkzeug's cache (``get_data()``): the
+replay verifies the same bytes.
 """
 
 import logging
@@ -11,6 +18,7 @@ import time
 from datetime import datetime, timezone
 
 from odoo.http import Controller, request, route
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..rules import webhook_contract, webhook_signature
 
@@ -37,11 +45,16 @@ class DepanssurWebhookController(Controller):
             return self._answer(
                 415, "unsupported_media_type", "Content-Type must be application/json"
             )
-        max_bytes = int(params.get_param("depanssur.webhook_max_kb", DEFAULT_MAX_KB)) * 1024
+        max_kb = int(params.get_param("depanssur.webhook_max_kb", DEFAULT_MAX_KB))
+        max_bytes = min(max_kb * 1024, HARD_MAX_BYTES)
         if (httprequest.content_length or 0) > max_bytes:
             return self._answer(413, "payload_too_large", f"Body over {max_bytes} bytes")
-        body = httprequest.get_data(cache=False)
-        if len(body) > max_bytes:
+        try:
+            # cached: Odoo's replay of the request after a serialization failure reads it again
+            body = httprequest.get_data()
+        except RequestEntityTooLarge:  # werkzeug >= 2.3: a chunked body over max_content_length
+            body = None
+        if body is None or len(body) > max_bytes:
             return self._answer(413, "payload_too_large", f"Body over {max_bytes} bytes")
         tolerance = int(params.get_param("depanssur.webhook_tolerance", 300))
         secrets = request.env["depanssur.webhook.secret"].sudo()._active_secrets()

@@ -66,7 +66,10 @@ class DepanssurWebhookEvent(models.Model):
         """Store a delivery; return True when new, False when already received.
 
         ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate delivery is not an error (no unique
-        violation to catch, nothing to retry) and has no second effect.
+        violation to catch) and has no second effect. A duplicate racing the first delivery, whose
+        row was committed after this transaction's snapshot, gets a serialization failure instead
+        (REPEATABLE READ): Odoo replays the request, which then finds the row. That failure is
+        expected, so the query is not logged as a bad one (the replay logs it at INFO).
         """
         self.env.cr.execute(
             """
@@ -86,6 +89,7 @@ class DepanssurWebhookEvent(models.Model):
                 self.env.uid,
                 self.env.uid,
             ),
+            log_exceptions=False,
         )
         return bool(self.env.cr.fetchone())
 

@@ -1,13 +1,28 @@
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, tagged
+import requests
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import AccessError, ConcurrencyError, UserError
+from odoo.sql_db import db_connect
+from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tools import config
 from standardwebhooks.webhooks import Webhook
 
+from ..rules import webhook_signature
 from .common import DepanssurSubscriptionCase
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -226,6 +241,58 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(status_event.state, "processed")
         self.assertEqual(status_event.dossier_id.state, "qualified")
 
+    def test_replayed_request_verifies_the_same_body(self):
+        """Odoo replays a request after a concurrency failure; the replay reads the same body.
+
+        (A duplicate losing the race for the inbox row is replayed this way; the race itself,
+        between real workers, is TestWebhookServed's.)
+        """
+        Event = type(self.Event)
+        accept = Event._accept
+        calls = []
+
+        def accept_after_a_conflict(model, msg_id, *args):
+            calls.append(msg_id)
+            if len(calls) == 1:
+                raise ConcurrencyError("another delivery of this id committed first")
+            return accept(model, msg_id, *args)
+
+        with patch.object(Event, "_accept", accept_after_a_conflict):
+            response = self._post(self._created(), msg_id="msg_replayed")
+        self.assertEqual(calls, ["msg_replayed", "msg_replayed"], "the request was replayed")
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(response.json(), {"status": "accepted", "id": "msg_replayed"})
+        self.assertEqual(self.Event.search_count([("webhook_id", "=", "msg_replayed")]), 1)
+
+    def test_chunked_body(self):
+        """A body sent without Content-Length (chunked) is read whole, and refused when too big."""
+        body = json.dumps(self._created("DEP-CHUNKED")).encode()
+        stamp = int(time.time())
+
+        def post(msg_id, body):
+            headers = {
+                "Content-Type": "application/json",
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": webhook_signature.sign(SECRET, msg_id, stamp, body),
+            }
+            pieces = (body[start : start + 50] for start in range(0, len(body), 50))
+            with patch.object(
+                type(self.env.ref("depanssur.ir_cron_depanssur_webhook_process")), "_trigger"
+            ):
+                return self.url_open(URL, data=pieces, headers=headers, method="POST")
+
+        response = post("msg_chunked", body)
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(self.Event.search_count([("webhook_id", "=", "msg_chunked")]), 1)
+        self.env["ir.config_parameter"].sudo().set_param("depanssur.webhook_max_kb", 1)
+        big = json.dumps(self._created("DEP-BIG", description="x" * 2000)).encode()
+        response = post("msg_chunked_big", big)
+        self.assertEqual(
+            (response.status_code, response.json()["error"]), (413, "payload_too_large")
+        )
+        self.assertFalse(self.Event.search_count([("webhook_id", "=", "msg_chunked_big")]))
+
     def test_unknown_event_stored_and_ignored(self):
         response = self._post(
             self._event("artisan.assigned", {"whatever": 1}), msg_id="msg_unknown"
@@ -335,3 +402,217 @@ class TestWebhook(HttpCase, DepanssurSubscriptionCase):
         with self.assertRaises(UserError):
             event.with_user(self.user_agent).action_retry()
         self.assertTrue(secret.with_user(self.env.ref("base.user_admin")).secret)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookServed(TransactionCase):
+    """Racing duplicate deliveries against a real Odoo served with ``--workers=2`` (prefork).
+
+    HttpCase's server runs every request on the test's cursor behind the test lock, one at a time:
+    deliveries cannot race there. So the test starts Odoo as in production, in a process of its
+    own on the test's database, with a secret committed for it (removed at the end with the events
+    it stored). In the held rounds, a blocking row with the same ``webhook-id``, rolled back once
+    both workers wait on it, makes the two workers race for the inbox row: the loser's INSERT ...
+    ON CONFLICT DO NOTHING raises a serialization failure (REPEATABLE READ) and Odoo replays the
+    whole request (``odoo.service.model.retrying``), which must verify the same bytes again.
+    """
+
+    ROUNDS = 4
+    SENDERS = 5
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dbname = cls.env.cr.dbname
+        cls.prefix = f"msg_served_{uuid.uuid4().hex[:12]}_"
+        cls.secret_id = None
+        with cls._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            cls.secret_id = env["depanssur.webhook.secret"].create({"secret": SECRET}).id
+            cron = env.ref("depanssur.ir_cron_depanssur_webhook_process")
+            cls.cron_id = cron.id
+            cr.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
+            cls.last_trigger_id = cr.fetchone()[0]
+            cr.commit()
+        cls.addClassCleanup(cls._remove_committed)
+        handle, cls.log_path = tempfile.mkstemp(prefix="depanssur-served-", suffix=".log")
+        os.close(handle)
+        cls.addClassCleanup(os.unlink, cls.log_path)
+        cls.url = cls._serve()
+
+    @classmethod
+    def _cursor(cls):
+        cr = db_connect(cls.dbname).cursor()
+        cr.execute("SET lock_timeout = '20s'")
+        return contextlib.closing(cr)
+
+    @classmethod
+    def _remove_committed(cls):
+        with cls._cursor() as cr:
+            cr.execute(
+                "DELETE FROM depanssur_webhook_event WHERE webhook_id LIKE %s",
+                (cls.prefix + "%",),
+            )
+            cr.execute("DELETE FROM depanssur_webhook_secret WHERE id = %s", (cls.secret_id,))
+            cr.execute(
+                "DELETE FROM ir_cron_trigger WHERE id > %s AND cron_id = %s",
+                (cls.last_trigger_id, cls.cron_id),
+            )
+            cr.commit()
+        cls.registry.clear_cache()
+
+    @classmethod
+    def _free_port(cls):
+        with contextlib.closing(socket.socket()) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    @classmethod
+    def _serve(cls):
+        """Odoo with two HTTP workers and no cron worker on the test's database; its URL."""
+        port = cls._free_port()
+        # The prefork server starts its websocket (gevent) worker by running its own argv[0]
+        # again; the test needs none, so argv[0] is a script that only waits to be stopped.
+        websocket_stub = Path(cls.log_path).with_suffix(".gevent.py")
+        websocket_stub.write_text("import time\n\ntime.sleep(600)\n")
+        cls.addClassCleanup(websocket_stub.unlink)
+        command = [
+            sys.executable,
+            "-c",
+            "import sys, odoo.cli; sys.argv[0] = sys.argv.pop(1); odoo.cli.main()",
+            str(websocket_stub),
+            f"--database={cls.dbname}",
+            f"--db-filter=^{cls.dbname}$",
+            f"--addons-path={','.join(config['addons_path'])}",
+            f"--data-dir={config['data_dir']}",
+            "--workers=2",
+            "--max-cron-threads=0",
+            "--http-interface=127.0.0.1",
+            f"--http-port={port}",
+            f"--gevent-port={cls._free_port()}",
+            f"--logfile={cls.log_path}",
+            "--log-level=info",
+        ]
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if config[option]:
+                command.append(f"--{option}={config[option]}")
+        with open(cls.log_path, "ab") as errors:
+            server = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
+        cls.addClassCleanup(cls._stop, server)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/web/health", timeout=5).ok:
+                    return f"http://127.0.0.1:{port}/depanssur/webhook"
+            except requests.RequestException:
+                time.sleep(0.5)
+        log = Path(cls.log_path).read_text(errors="replace")
+        raise RuntimeError(f"the served Odoo did not start:\n{log[-5000:]}")
+
+    @classmethod
+    def _stop(cls, server):
+        """Stop the server, then whatever is left of the process group it leads."""
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+    @classmethod
+    def _log_tail(cls, lines=40):
+        """The last records the served Odoo logged about the database (its requests)."""
+        log = Path(cls.log_path).read_text(errors="replace").splitlines()
+        return "\n".join([line for line in log if f" {cls.dbname} " in line][-lines:])
+
+    def _deliver(self, msg_id, body, barrier):
+        stamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": webhook_signature.sign(SECRET, msg_id, stamp, body),
+        }
+        barrier.wait(10)
+        return requests.post(self.url, data=body, headers=headers, timeout=60)
+
+    def _waiting_on(self, cr, seconds=15):
+        """Block until both HTTP workers wait on ``cr``'s transaction (or ``seconds`` pass)."""
+        cr.execute("SELECT pg_backend_pid()")
+        pid = cr.fetchone()[0]
+        deadline = time.monotonic() + seconds
+        with self._cursor() as watcher:
+            while time.monotonic() < deadline:
+                watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (pid,),
+                )
+                if watcher.fetchone()[0] >= 2:
+                    return True
+                watcher.rollback()
+                time.sleep(0.05)
+        return False
+
+    def _round(self, msg_id, held):
+        body = json.dumps(
+            {
+                "type": "nps.responded",
+                "occurred_at": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "data": {"external_id": "DEP-RACE", "score": 9},
+            }
+        ).encode()
+        barrier = threading.Barrier(self.SENDERS)
+        with ThreadPoolExecutor(self.SENDERS) as pool, self._cursor() as blocker:
+            if held:
+                # another delivery of the same id, in flight: both workers queue behind it
+                blocker.execute(
+                    """
+                    INSERT INTO depanssur_webhook_event
+                           (webhook_id, event_type, occurred_at, received_at, state, attempts)
+                    VALUES (%s, 'nps.responded', now(), now(), 'received', 0)
+                    """,
+                    (msg_id,),
+                )
+            futures = [
+                pool.submit(self._deliver, msg_id, body, barrier) for _ in range(self.SENDERS)
+            ]
+            if held:
+                self.assertTrue(self._waiting_on(blocker), "both workers wait for the row")
+                blocker.rollback()  # it gives up: the two workers race for the row
+            answers = [future.result() for future in futures]
+        return answers
+
+    def test_racing_duplicates_get_200_or_202(self):
+        for index in range(self.ROUNDS):
+            msg_id = f"{self.prefix}{index}"
+            answers = self._round(msg_id, held=index % 2 == 0)
+            with self.subTest(round=index):
+                statuses = sorted(answer.status_code for answer in answers)
+                self.assertEqual(
+                    statuses,
+                    [200] * (self.SENDERS - 1) + [202],
+                    f"{[answer.text for answer in answers]}\n{self._log_tail()}",
+                )
+                for answer in answers:
+                    self.assertEqual(
+                        answer.headers["Content-Type"].split(";")[0], "application/json"
+                    )
+                    state = "accepted" if answer.status_code == 202 else "duplicate"
+                    self.assertEqual(answer.json(), {"status": state, "id": msg_id})
+                with self._cursor() as cr:
+                    cr.execute(
+                        "SELECT count(*) FROM depanssur_webhook_event WHERE webhook_id = %s",
+                        (msg_id,),
+                    )
+                    self.assertEqual(cr.fetchone()[0], 1, "one event stored per id")
+        log = Path(self.log_path).read_text(errors="replace")
+        # the held rounds did go through Odoo's replay of the request, which is no error
+        self.assertIn("SERIALIZATION_FAILURE", log)
+        self.assertFalse([line for line in log.splitlines() if "bad query" in line])
