@@ -383,3 +383,13 @@ class TestPortalRequests(HttpCase, DepanssurSubscriptionCase):
             "/my/counters", {"counters": ["depanssur_subscription_count"]}
         )
         self.assertEqual(counters["depanssur_subscription_count"], len(mine))
+
+
+@tagged("post_install", "-at_install")
+class TestCreditNotePdfOddIds(HttpCase, DepanssurSubscriptionCase):
+    def test_odd_ids_are_not_found(self):
+        self.authenticate("dp_agent", "dp_agent")
+        for path in ("-1", "0", "٩٩٩٩٩٩٩", "²", "99999999999999999999999999"):
+            with self.subTest(path=path):
+                response = self.url_open(f"/depanssur/credit_note/{path}/pdf")
+                self.assertEqual(response.status_code, 404)
