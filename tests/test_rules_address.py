@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from depanssur.rules.address import DEFAULT_CUTOFF_DAYS, effective_date
+from depanssur.rules.address import (
+    ADDRESS_FIELD_MAX,
+    DEFAULT_CUTOFF_DAYS,
+    check_home_address,
+    effective_date,
+)
 from depanssur.rules.periods import period_bounds
 
 JAN_1 = date(2026, 1, 1)
@@ -67,3 +72,56 @@ def test_effective_date_is_the_first_period_start_after_the_cutoff(request, anch
     if effective > anchor:
         previous = period_bounds(anchor, period, effective - timedelta(days=1))[0]
         assert previous <= request or previous < request + timedelta(days=cutoff)
+
+
+# --- a home address typed by a client (portal address change) ---
+
+
+def test_a_complete_french_address_is_cleaned():
+    clean, errors = check_home_address("  1  quai Saint-Antoine ", " 69002 ", " Lyon ")
+    assert errors == {}
+    assert clean == {"street": "1 quai Saint-Antoine", "zip": "69002", "city": "Lyon"}
+
+
+@pytest.mark.parametrize(
+    "zip_code",
+    [
+        "²²²²²",  # superscripts: str.isdigit() is true, int() fails
+        "69²02",
+        "٦٩٠٠٢",  # Arabic-Indic digits: \d and int() accept them
+        "６９００２",  # fullwidth digits
+        "6900",
+        "690021",
+        "00123",
+        "ABCDE",
+        "69 002",
+        "69002\x00",
+    ],
+)
+def test_a_french_postcode_is_five_ascii_digits(zip_code):
+    assert check_home_address("1 rue Ney", zip_code, "Lyon")[1] == {"zip": "invalid"}
+
+
+def test_missing_too_long_and_control_characters():
+    assert check_home_address("", "", " ")[1] == {
+        "street": "missing",
+        "zip": "missing",
+        "city": "missing",
+    }
+    long = "x" * (ADDRESS_FIELD_MAX + 1)
+    assert check_home_address(long, "69002", "Lyon")[1] == {"street": "too_long"}
+    assert check_home_address("1 rue\x00Ney", "69002", "Ly\x7fon")[1] == {
+        "street": "invalid",
+        "city": "invalid",
+    }
+
+
+def test_other_countries_have_no_postcode_pattern():
+    assert check_home_address("Rue Neuve 1", "1000", "Bruxelles", "BE")[1] == {}
+
+
+@given(st.text(max_size=8))
+def test_any_postcode_text_is_judged_without_error(zip_code):
+    errors = check_home_address("1 rue Ney", zip_code, "Lyon")[1]
+    ascii_five = len(zip_code.strip()) == 5 and all(c in "0123456789" for c in zip_code.strip())
+    assert ("zip" not in errors) == (ascii_five and not zip_code.strip().startswith("00"))

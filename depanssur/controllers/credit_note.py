@@ -6,12 +6,12 @@ class DepanssurCreditNoteController(Controller):
     @route("/depanssur/credit_note/<int:note_id>/pdf", type="http", auth="user", methods=["GET"])
     def credit_note_pdf(self, note_id, download=False, **_kwargs):
         """The legal PDF of a credit note, for users allowed to read it."""
-        note = request.env["depanssur.credit.note"].browse(note_id)
+        # exists(): the id comes from the path (0, negative, Arabic-Indic digits… all parse)
+        note = request.env["depanssur.credit.note"].browse(note_id).exists()
         try:
-            note.check_access("read")
             note.ensure_one()
-            note.name  # noqa: B018 - raises MissingError for a deleted record
-        except (AccessError, MissingError):
+            note.check_access("read")
+        except (AccessError, MissingError, ValueError):
             raise request.not_found() from None
         if note.pdf_attachment_id:
             content = note.pdf_attachment_id.sudo().raw

@@ -1,30 +1,64 @@
-"""/depanssur/nps/<id>: the satisfaction question linked from the "intervention done" email."""
+"""/depanssur/nps/<id>: the satisfaction question linked from the "intervention done" email.
 
-import hashlib
-import hmac
+Opening the link records nothing (mail scanners follow links): it shows the question and a form;
+the answer is posted from that form, with the session's CSRF token and the link's token as proof.
+"""
 
-from odoo import fields
+import logging
+import re
+
 from odoo.http import Controller, request, route
 
+_logger = logging.getLogger(__name__)
 
-def nps_token(env, dossier_id):
-    secret = env["ir.config_parameter"].sudo().get_param("database.secret")
-    return hmac.new(secret.encode(), f"nps-{dossier_id}".encode(), hashlib.sha256).hexdigest()[:32]
+SCORE_RE = re.compile(r"10|[0-9]")  # ASCII only: "²".isdigit() is true but int("²") fails
 
 
 class DepanssurNps(Controller):
-    @route(
-        "/depanssur/nps/<int:dossier_id>", type="http", auth="public", methods=["GET"], website=True
-    )
-    def nps(self, dossier_id, token="", score=None, **_kw):
-        dossier = request.env["depanssur.dossier"].sudo().browse(dossier_id).exists()
-        if not dossier or not hmac.compare_digest(token, nps_token(request.env, dossier_id)):
+    def _nps_dossier_sudo(self, dossier_id, token):
+        """The claim file whose link this is, or 404 (unknown file or wrong token alike)."""
+        dossier_sudo = request.env["depanssur.dossier"].sudo().browse(dossier_id).exists()
+        if not dossier_sudo or not dossier_sudo._nps_check_token(token):
+            _logger.info("NPS page: refused token for claim file %s", dossier_id)
             raise request.not_found()
-        recorded = False
-        if score is not None and score.isdigit() and 0 <= int(score) <= 10:
-            if not dossier.nps_date:
-                dossier.write({"nps_score": int(score), "nps_date": fields.Datetime.now()})
-            recorded = True
+        return dossier_sudo
+
+    def _nps_render(self, dossier_sudo, token, error=False, status=200):
+        lang = dossier_sudo.partner_id.lang
+        if lang and lang in dict(request.env["res.lang"].get_installed()):
+            request.update_context(lang=lang)
         return request.render(
-            "depanssur.nps_page", {"dossier": dossier, "token": token, "recorded": recorded}
+            "depanssur.nps_page",
+            {"dossier": dossier_sudo, "token": token, "error": error},
+            status=status,
         )
+
+    @route(
+        "/depanssur/nps/<int:dossier_id>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        website=True,
+        sitemap=False,
+    )
+    def nps_page(self, dossier_id, token="", **_kw):
+        """The question and its form; a GET never records anything."""
+        return self._nps_render(self._nps_dossier_sudo(dossier_id, token), token)
+
+    @route(
+        "/depanssur/nps/<int:dossier_id>/answer",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+        sitemap=False,
+        max_content_length=64 * 1024,
+    )
+    def nps_answer(self, dossier_id, token="", score="", comment="", **_kw):
+        """The answer posted from the page: recorded once, the first answer stays."""
+        dossier_sudo = self._nps_dossier_sudo(dossier_id, token)
+        if not isinstance(score, str) or not SCORE_RE.fullmatch(score):
+            return self._nps_render(dossier_sudo, token, error=True, status=400)
+        comment = comment if isinstance(comment, str) else ""
+        dossier_sudo._nps_answer(int(score), comment)
+        return self._nps_render(dossier_sudo, token)

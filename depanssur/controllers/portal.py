@@ -1,20 +1,30 @@
+import re
+
 from odoo import fields
 from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request, route
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
 
+PAGE_RE = re.compile(r"[0-9]{1,6}")  # ASCII: the pager's str.isdigit() lets "²" reach int()
+
 
 class DepanssurPortal(CustomerPortal):
     """ "Mon espace": subscriptions, coverage left, claim files, consents, requests."""
+
+    def _depanssur_subscriptions_domain(self):
+        return [("partner_id", "child_of", request.env.user.commercial_partner_id.id)]
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
         Subscription = request.env["depanssur.subscription"]
         if "depanssur_subscription_count" in counters:
             values["depanssur_subscription_count"] = (
-                Subscription.search_count([]) if Subscription.has_access("read") else 0
+                Subscription.search_count(self._depanssur_subscriptions_domain())
+                if Subscription.has_access("read")
+                else 0
             )
         return values
 
@@ -26,18 +36,54 @@ class DepanssurPortal(CustomerPortal):
         except (AccessError, MissingError):
             return None
 
-    @route(["/my/subscriptions"], type="http", auth="user", website=True)
-    def portal_my_subscriptions(self, **_kwargs):
+    def _depanssur_subscription_or_404(self, subscription_id):
+        """The current user's subscription (sudo), or 404: a request never reaches another's."""
+        subscription_sudo = self._depanssur_subscription(subscription_id)
+        if subscription_sudo is None:
+            raise request.not_found()
+        return subscription_sudo
+
+    @route(
+        ["/my/subscriptions", "/my/subscriptions/page/<int:page>"],
+        type="http",
+        auth="user",
+        website=True,
+    )
+    def portal_my_subscriptions(self, page=1, **_kwargs):
+        if not isinstance(page, int):  # ?page=… in the query string
+            page = int(page) if isinstance(page, str) and PAGE_RE.fullmatch(page) else 1
         values = self._prepare_portal_layout_values()
-        subscriptions = request.env["depanssur.subscription"].search([], order="date_start desc")
-        values.update({"subscriptions": subscriptions, "page_name": "depanssur_subscriptions"})
+        Subscription = request.env["depanssur.subscription"]
+        domain = self._depanssur_subscriptions_domain()
+        readable = Subscription.has_access("read")
+        pager = portal_pager(
+            url="/my/subscriptions",
+            total=Subscription.search_count(domain) if readable else 0,
+            page=page,
+            step=self._items_per_page,
+        )
+        subscriptions = (
+            Subscription.search(
+                domain,
+                order="date_start desc, id desc",
+                limit=self._items_per_page,
+                offset=pager["offset"],
+            )
+            if readable
+            else Subscription
+        )
+        request.session["my_subscriptions_history"] = subscriptions.ids[:100]
+        values.update(
+            {
+                "subscriptions": subscriptions,
+                "pager": pager,
+                "default_url": "/my/subscriptions",
+                "page_name": "depanssur_subscriptions",
+            }
+        )
         return request.render("depanssur.portal_my_subscriptions", values)
 
-    @route(["/my/subscriptions/<int:subscription_id>"], type="http", auth="public", website=True)
-    def portal_my_subscription(self, subscription_id, access_token=None, message=None, **_kw):
-        subscription_sudo = self._depanssur_subscription(subscription_id, access_token)
-        if subscription_sudo is None:
-            return request.redirect("/my")
+    def _subscription_page_values(self, subscription_sudo, access_token=None, **extra):
         values = self._get_page_view_values(
             subscription_sudo, access_token, {}, "my_subscriptions_history", False
         )
@@ -46,7 +92,9 @@ class DepanssurPortal(CustomerPortal):
             {
                 "subscription": subscription_sudo,
                 "page_name": "depanssur_subscription",
-                "message": message,
+                "message": None,
+                "address_errors": {},
+                "address_values": {},
                 "dossiers": subscription_sudo.dossier_ids,
                 "invoices": subscription_sudo.invoice_ids.filtered(
                     lambda m: m.state == "posted"
@@ -65,7 +113,20 @@ class DepanssurPortal(CustomerPortal):
                 "address_effective_date": subscription_sudo._address_change_effective_date(today)
                 if subscription_sudo.state in ("carence", "active", "suspended")
                 else False,
+                **extra,
             }
+        )
+        return values
+
+    @route(["/my/subscriptions/<int:subscription_id>"], type="http", auth="public", website=True)
+    def portal_my_subscription(self, subscription_id, access_token=None, message=None, **_kw):
+        subscription_sudo = self._depanssur_subscription(subscription_id, access_token)
+        if subscription_sudo is None:
+            if request.env.user._is_public():
+                return request.redirect(f"/web/login?redirect=/my/subscriptions/{subscription_id}")
+            raise request.not_found()
+        values = self._subscription_page_values(
+            subscription_sudo, access_token, message=message if isinstance(message, str) else None
         )
         return request.render("depanssur.portal_my_subscription", values)
 
@@ -74,34 +135,24 @@ class DepanssurPortal(CustomerPortal):
         type="http",
         auth="user",
         methods=["POST"],
+        website=True,
+        max_content_length=64 * 1024,
     )
     def portal_request_address_change(self, subscription_id, street="", zip="", city="", **_kw):
-        subscription_sudo = self._depanssur_subscription(subscription_id)
-        if subscription_sudo is None:
-            return request.redirect("/my")
-        if not (street.strip() and zip.strip() and city.strip()):
-            return request.redirect(
-                f"/my/subscriptions/{subscription_id}?message=address_incomplete"
+        """A move: checked first; on a problem the form comes back with the errors (400) and
+        nothing is created."""
+        subscription_sudo = self._depanssur_subscription_or_404(subscription_id)
+        clean, problems = subscription_sudo._portal_check_address_request(street, zip, city)
+        if not problems:
+            try:
+                subscription_sudo._portal_request_address_change(street, zip, city)
+            except (UserError, ValidationError):
+                problems = {"form": "refused"}
+        if problems:
+            values = self._subscription_page_values(
+                subscription_sudo, address_errors=problems, address_values=clean
             )
-        address = (
-            request.env["res.partner"]
-            .sudo()
-            .create(
-                {
-                    "parent_id": subscription_sudo.partner_id.id,
-                    "type": "other",
-                    "name": street.strip(),
-                    "street": street.strip(),
-                    "zip": zip.strip(),
-                    "city": city.strip(),
-                    "country_id": request.env.ref("base.fr").id,
-                }
-            )
-        )
-        try:
-            subscription_sudo._request_address_change(address)
-        except (UserError, ValidationError):
-            return request.redirect(f"/my/subscriptions/{subscription_id}?message=address_refused")
+            return request.render("depanssur.portal_my_subscription", values, status=400)
         return request.redirect(f"/my/subscriptions/{subscription_id}?message=address_requested")
 
     @route(
@@ -109,24 +160,18 @@ class DepanssurPortal(CustomerPortal):
         type="http",
         auth="user",
         methods=["POST"],
+        website=True,
+        max_content_length=64 * 1024,
     )
     def portal_request_termination(self, subscription_id, reason="", **_kw):
-        subscription_sudo = self._depanssur_subscription(subscription_id)
-        if subscription_sudo is None:
-            return request.redirect("/my")
-        subscription_sudo.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=request.env._("Termination requested by the client"),
-            note=reason[:2000],
-            user_id=subscription_sudo.create_uid.id or request.env.ref("base.user_admin").id,
-        )
-        subscription_sudo.message_post(
-            body=request.env._(
-                "Termination requested from the customer portal: %(reason)s",
-                reason=reason[:2000] or "-",
-            ),
-            author_id=request.env.user.partner_id.id,
-        )
+        subscription_sudo = self._depanssur_subscription_or_404(subscription_id)
+        try:
+            subscription_sudo._portal_request_termination(reason)
+        except (UserError, ValidationError):
+            values = self._subscription_page_values(
+                subscription_sudo, message="termination_refused"
+            )
+            return request.render("depanssur.portal_my_subscription", values, status=400)
         return request.redirect(
             f"/my/subscriptions/{subscription_id}?message=termination_requested"
         )

@@ -17,6 +17,7 @@ from . import (
     depanssur_subscription_line,
     depanssur_webhook_event,
     depanssur_webhook_secret,
+    res_company,
     res_config_settings,
     res_partner,
 )

@@ -1,7 +1,9 @@
 import logging
+import re
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, consteq
 
 from ..rules import workflow
 
@@ -25,6 +27,9 @@ DECISION_REASONS = [
     ("intervention_cap", "Cap per intervention"),
     ("yearly_cap", "Yearly amount cap"),
 ]
+NPS_TOKEN_SCOPE = "depanssur-nps"
+NPS_COMMENT_MAX = 2000
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL) or invisible
 CHANNELS = [
     ("phone", "Phone"),
     ("web", "Website"),
@@ -288,12 +293,49 @@ class DepanssurDossier(models.Model):
                 dossier.message_post(body=self.env._("Coverage counters given back."))
         return True
 
-    def _nps_url(self):
-        """The signed link of the satisfaction question (controllers/nps.py)."""
-        self.ensure_one()
-        from ..controllers.nps import nps_token
+    # ------------------------------------------------------------
+    # Satisfaction question (NPS), answered from the page the email links to
+    # ------------------------------------------------------------
 
-        return f"{self.get_base_url()}/depanssur/nps/{self.id}?token={nps_token(self.env, self.id)}"
+    def _nps_token(self):
+        """The proof that a visitor of the NPS page received this claim file's email."""
+        self.ensure_one()
+        return tools.hmac(self.env(su=True), NPS_TOKEN_SCOPE, self.id)
+
+    def _nps_check_token(self, token):
+        self.ensure_one()
+        # bytes: compare_digest refuses non-ASCII str, and a hostile link may carry any text
+        return isinstance(token, str) and consteq(token.encode(), self._nps_token().encode())
+
+    def _nps_url(self):
+        """The signed link of the satisfaction page (controllers/nps.py); opening it records
+        nothing, the answer is posted from the page."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/depanssur/nps/{self.id}?token={self._nps_token()}"
+
+    def _nps_answer(self, score, comment=None):
+        """Record the client's answer once; returns False when an answer was already there.
+
+        The row is locked first: a simultaneous second answer waits, then fails to serialize and
+        Odoo replays its request, which finds the first answer.
+        """
+        self.ensure_one()
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+            raise ValidationError(self.env._("The NPS score is between 0 and 10."))
+        self.env.cr.execute(
+            SQL("SELECT nps_date FROM depanssur_dossier WHERE id = %s FOR UPDATE", self.id)
+        )
+        if self.env.cr.fetchone()[0]:
+            return False
+        self.write(
+            {
+                "nps_score": score,
+                "nps_comment": CONTROL_CHARS.sub("", comment or "").strip()[:NPS_COMMENT_MAX]
+                or False,
+                "nps_date": fields.Datetime.now(),
+            }
+        )
+        return True
 
     def _notify_event(self, event):
         """Send the client the messages of ``dossier.<event>`` (see depanssur.notify.mixin)."""

@@ -1,9 +1,11 @@
 import logging
+import re
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
+from odoo.tools import plaintext2html
 
 from ..rules import address as address_rules
 from ..rules import coverage, proration, workflow
@@ -12,6 +14,7 @@ from .batching import run_in_batches
 _logger = logging.getLogger(__name__)
 
 RUNNING_STATES = ("carence", "active", "suspended")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL) or invisible
 TERMINATION_REASONS = [
     ("client_request", "Client request"),
     ("non_payment", "Non-payment"),
@@ -1090,6 +1093,103 @@ class DepanssurSubscription(models.Model):
             raise ValidationError(
                 self.env._("The insured home must be the client's address or one of its addresses.")
             )
+
+    # ------------------------------------------------------------
+    # Requests from the customer portal (controllers/portal.py), validated before anything is
+    # created, handled by the company's responsible for portal requests
+    # ------------------------------------------------------------
+
+    def _portal_schedule_request(self, summary, note):
+        responsible = self.company_id._depanssur_portal_responsible()
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=summary,
+            note=plaintext2html(note) if note else False,
+            user_id=responsible.id,
+        )
+        return responsible
+
+    def _portal_check_address_request(self, street, zip_code, city):
+        """``(clean, problems)`` for a new home typed on the portal: the cleaned street, zip and
+        city, and the problems as codes by field (rules.address), ``form`` for the request itself
+        (``not_running``, ``same_home``)."""
+        self.ensure_one()
+        clean, problems = address_rules.check_home_address(street, zip_code, city, "FR")
+        if self.state not in RUNNING_STATES:
+            problems["form"] = "not_running"
+        else:
+            home = self.risk_address_id
+            if (home.street or "", home.zip or "", (home.city or "").casefold()) == (
+                clean["street"],
+                clean["zip"],
+                clean["city"].casefold(),
+            ):
+                problems["form"] = "same_home"
+        return clean, problems
+
+    def _portal_request_address_change(self, street, zip_code, city):
+        """A move declared by the client on the portal: the address is checked first (nothing is
+        created when it is invalid), becomes a contact of the client (an identical one is reused),
+        the change is scheduled as from the back office, and the responsible for portal requests
+        gets an activity to check it. Returns the date the new home is covered from."""
+        self.ensure_one()
+        clean, problems = self._portal_check_address_request(street, zip_code, city)
+        if problems:
+            raise ValidationError(
+                self.env._("The new home cannot be recorded: check the address and try again.")
+            )
+        client = self.partner_id.commercial_partner_id
+        france = self.env.ref("base.fr")
+        Partner = self.env["res.partner"]
+        with self.env.cr.savepoint():
+            address = Partner.search(
+                [
+                    ("parent_id", "=", client.id),
+                    ("type", "=", "other"),
+                    ("street", "=", clean["street"]),
+                    ("zip", "=", clean["zip"]),
+                    ("city", "=ilike", clean["city"]),
+                    ("country_id", "=", france.id),
+                ],
+                limit=1,
+            ) or Partner.create(
+                {
+                    "parent_id": client.id,
+                    "type": "other",
+                    "name": clean["street"],
+                    **clean,
+                    "country_id": france.id,
+                }
+            )
+            effective = self._request_address_change(address)
+        self._portal_schedule_request(
+            self.env._("Insured home change requested by the client"),
+            self.env._(
+                "New home %(address)s, covered from %(date)s: check it with the client.",
+                address=f"{clean['street']}, {clean['zip']} {clean['city']}",
+                date=effective.strftime("%d/%m/%Y"),
+            ),
+        )
+        return effective
+
+    def _portal_request_termination(self, reason):
+        """A termination asked on the portal: an activity for the responsible for portal requests
+        (who calls the client back and terminates from the back office), a note in the chatter."""
+        self.ensure_one()
+        if self.state not in RUNNING_STATES:
+            raise UserError(self.env._("Only a running subscription can be terminated."))
+        reason = CONTROL_CHARS.sub("", reason or "").strip()[:2000]
+        responsible = self._portal_schedule_request(
+            self.env._("Termination requested by the client"), reason
+        )
+        self.message_post(
+            body=self.env._(
+                "Termination requested from the customer portal: %(reason)s",
+                reason=reason or "-",
+            ),
+            author_id=self.env.user.partner_id.id,
+        )
+        return responsible
 
     # ------------------------------------------------------------
     # Daily jobs (the ir.cron records call these; each is callable for a given day)

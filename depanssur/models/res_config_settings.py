@@ -33,3 +33,6 @@ class ResConfigSettings(models.TransientModel):
         help="A change of insured home requested fewer days than this before the next billing "
         "period starts takes effect one period later.",
     )
+    depanssur_portal_responsible_id = fields.Many2one(
+        related="company_id.depanssur_portal_responsible_id", readonly=False
+    )

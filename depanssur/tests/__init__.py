@@ -8,6 +8,7 @@ from . import (
     test_journey,
     test_kpi,
     test_partner,
+    test_portal,
     test_security,
     test_subscription,
     test_ui,
