@@ -35,6 +35,7 @@ class DepanssurSubscription(models.Model):
     _order = "date_start desc, id desc"
     _check_company_auto = True
     _depanssur_workflow = workflow.SUBSCRIPTION
+    _depanssur_workflow_fields = frozenset({"state", "state_before_suspension"})
 
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -374,12 +375,8 @@ class DepanssurSubscription(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get("depanssur_state_change"):
-            raise UserError(
-                self.env._("The status of a subscription changes only through its actions.")
-            )
         locked = {"plan_id", "date_start", "billing_period", "risk_address_id", "partner_id"}
-        if locked & vals.keys() and not self.env.context.get("depanssur_subscription_change"):
+        if locked & vals.keys() and not self._depanssur_in_workflow():
             running = self.filtered(lambda s: s.state != "draft")
             if running:
                 raise UserError(
@@ -450,12 +447,11 @@ class DepanssurSubscription(models.Model):
         return True
 
     def _check_manager(self):
-        if self.env.context.get("depanssur_system"):
-            return  # the dunning sequence acts on its own
-        if not self.env.user.has_group("depanssur.group_depanssur_manager"):
-            raise UserError(
-                self.env._("Only a Depanssur manager can suspend or reactivate a subscription.")
-            )
+        # the dunning ladder acts as superuser (sudo): no context key can stand for it
+        self._depanssur_check_group(
+            "depanssur.group_depanssur_manager",
+            self.env._("Only a Depanssur manager can suspend or reactivate a subscription."),
+        )
 
     def action_suspend(self, reason=None, day=None):
         self._check_manager()
@@ -769,9 +765,7 @@ class DepanssurSubscription(models.Model):
             created.action_post()
             moves |= created
         for subscription, next_date in next_dates.items():
-            subscription.with_context(depanssur_subscription_change=True).write(
-                {"next_billing_date": next_date}
-            )
+            subscription.write({"next_billing_date": next_date})
         return moves
 
     @api.model
@@ -905,11 +899,10 @@ class DepanssurSubscription(models.Model):
                     date=self.pending_change_date.strftime("%d/%m/%Y"),
                 )
             )
-        changer = self.with_context(depanssur_subscription_change=True)
         prorata_lines = []
         if effect["plan_up"]:
             old_plan = self.plan_id
-            changer._switch_plan(new_plan, day)
+            self._switch_plan(new_plan, day)
             if prorata_diff := new_plan.monthly_price - old_plan.monthly_price:
                 prorata_lines.append((new_plan, prorata_diff))
             self.message_post(
@@ -926,7 +919,7 @@ class DepanssurSubscription(models.Model):
             )
             prorata_lines.append((option, option.monthly_price))
         if effect["plan_down"] or effect["removed"]:
-            changer.write(
+            self.write(
                 {
                     "pending_plan_id": new_plan.id if effect["plan_down"] else False,
                     "pending_change_date": effect["effective_date"],
@@ -952,7 +945,7 @@ class DepanssurSubscription(models.Model):
         self.env["depanssur.subscription.plan.period"].create(
             {"subscription_id": self.id, "plan_id": new_plan.id, "date_from": day}
         )
-        self.with_context(depanssur_subscription_change=True).write({"plan_id": new_plan.id})
+        self._depanssur_write({"plan_id": new_plan.id})
 
     def _invoice_prorata(self, lines, day):
         """Invoice the upgrade difference for the rest of the current invoiced period."""
@@ -997,20 +990,17 @@ class DepanssurSubscription(models.Model):
             subscription.option_line_ids.filtered(lambda line: line.date_end == cutoff).write(
                 {"date_end": False}
             )
-            subscription.with_context(depanssur_subscription_change=True).write(
-                {"pending_plan_id": False, "pending_change_date": False}
-            )
+            subscription.write({"pending_plan_id": False, "pending_change_date": False})
             subscription.message_post(body=self.env._("Scheduled change cancelled."))
         return True
 
     def _apply_scheduled_changes(self, day):
         """Apply the downgrades and address changes due on or before ``day`` (idempotent)."""
         for subscription in self:
-            changer = subscription.with_context(depanssur_subscription_change=True)
             if subscription.pending_change_date and subscription.pending_change_date <= day:
                 if subscription.pending_plan_id:
                     old = subscription.plan_id
-                    changer._switch_plan(
+                    subscription._switch_plan(
                         subscription.pending_plan_id, subscription.pending_change_date
                     )
                     subscription.message_post(
@@ -1020,10 +1010,10 @@ class DepanssurSubscription(models.Model):
                             new=subscription.plan_id.name,
                         )
                     )
-                changer.write({"pending_plan_id": False, "pending_change_date": False})
+                subscription.write({"pending_plan_id": False, "pending_change_date": False})
             current = subscription._address_on(day)
             if current and current != subscription.risk_address_id:
-                changer.write({"risk_address_id": current.id})
+                subscription._depanssur_write({"risk_address_id": current.id})
                 subscription.message_post(
                     body=self.env._(
                         "The insured home is now %(address)s.", address=current.display_name
@@ -1070,7 +1060,7 @@ class DepanssurSubscription(models.Model):
                 "requested_on": request_date,
             }
         )
-        self.with_context(depanssur_subscription_change=True)._check_risk_address_value(new_address)
+        self._check_risk_address_value(new_address)
         self.message_post(
             body=self.env._(
                 "Insured home change requested on %(request)s: %(address)s covered from %(date)s.",
