@@ -282,7 +282,9 @@ class DepanssurCreditNote(models.Model):
     def _create_accounting_move(self):
         self.ensure_one()
         values = {
-            "ref": self.env._("Credit note %(name)s", name=self.name),
+            "ref": self.with_context(lang=self._client_lang()).env._(
+                "Credit note %(name)s", name=self.name
+            ),
             "invoice_date": self.issue_date,
             "date": self.issue_date,
             "depanssur_credit_note_id": self.id,
@@ -333,8 +335,18 @@ class DepanssurCreditNote(models.Model):
     # PDF and email
     # ------------------------------------------------------------
 
+    def _client_lang(self):
+        """The language of the client's documents: theirs, else the company's."""
+        self.ensure_one()
+        return self.partner_id.lang or self.company_id.partner_id.lang or self.env.lang
+
     def _pdf_document(self):
-        """The pure renderer's input (rules.credit_note_pdf) built from this credit note."""
+        """The pure renderer's input (rules.credit_note_pdf) built from this credit note, in
+        the client's language (whoever prints or issues it)."""
+        self.ensure_one()
+        return self.with_context(lang=self._client_lang())._prepare_pdf_document()
+
+    def _prepare_pdf_document(self):
         self.ensure_one()
         from ..rules import credit_note_pdf as pdf
 

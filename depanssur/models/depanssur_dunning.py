@@ -433,7 +433,9 @@ class DepanssurDunningCase(models.Model):
                 Command.create(
                     {
                         "product_id": line.product_id.id,
-                        "name": self.env._("Write-off: %(label)s", label=line.name),
+                        "name": case.subscription_id._client_env()._(
+                            "Write-off: %(label)s", label=line.name
+                        ),
                         "quantity": 1,
                         "price_unit": invoice.currency_id.round(line.price_subtotal * ratio),
                         "tax_ids": [Command.set(line.tax_ids.ids)],

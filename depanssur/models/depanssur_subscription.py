@@ -524,6 +524,7 @@ class DepanssurSubscription(models.Model):
             )
         )
         notes = self.env["depanssur.credit.note"]
+        client_env = self._client_env()
         for invoice in invoices:
             start, end = invoice.depanssur_period_start, invoice.depanssur_period_end
             first_unused = max(start, last_day + timedelta(days=1))
@@ -536,9 +537,9 @@ class DepanssurSubscription(models.Model):
                     Command.create(
                         {
                             "product_id": line.product_id.id,
-                            "name": self.env._(
+                            "name": client_env._(
                                 "%(label)s — unused from %(start)s to %(end)s",
-                                label=line.product_id.name or line.name,
+                                label=line.product_id.with_env(client_env).name or line.name,
                                 start=first_unused.strftime("%d/%m/%Y"),
                                 end=end.strftime("%d/%m/%Y"),
                             ),
@@ -592,6 +593,12 @@ class DepanssurSubscription(models.Model):
     def _today(self):
         ctx_date = self.env.context.get("date")
         return fields.Date.to_date(ctx_date) if ctx_date else fields.Date.context_today(self)
+
+    def _client_env(self):
+        """The environment in the client's language: what the client reads (invoice and credit
+        note lines) is written in it, whoever triggers the work."""
+        self.ensure_one()
+        return self.with_context(lang=self.partner_id.lang or self.env.lang).env
 
     def _notify_event(self, event):
         """Send the client the messages of ``subscription.<event>`` (see depanssur.notify.mixin)."""
@@ -713,7 +720,8 @@ class DepanssurSubscription(models.Model):
             "depanssur_period_start": period_start,
             "depanssur_period_end": period_end,
             "depanssur_invoice_kind": kind,
-            "invoice_line_ids": line_vals or self._invoice_line_vals(period_start, period_end),
+            "invoice_line_ids": line_vals
+            or self.with_env(self._client_env())._invoice_line_vals(period_start, period_end),
         }
 
     def _invoice_due_periods(self, day):
@@ -951,6 +959,7 @@ class DepanssurSubscription(models.Model):
         """Invoice the upgrade difference for the rest of the current invoiced period."""
         self.ensure_one()
         _start, end = self._current_period(day)
+        client_env = self._client_env()
         line_vals = []
         for terms, monthly_difference in lines:
             amount = self._prorata_amount(monthly_difference, day)
@@ -960,9 +969,9 @@ class DepanssurSubscription(models.Model):
                 Command.create(
                     {
                         "product_id": terms.product_id.id,
-                        "name": self.env._(
+                        "name": client_env._(
                             "%(name)s — prorata from %(start)s to %(end)s",
-                            name=terms.name,
+                            name=terms.with_env(client_env).name,
                             start=day.strftime("%d/%m/%Y"),
                             end=end.strftime("%d/%m/%Y"),
                         ),
