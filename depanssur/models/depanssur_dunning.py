@@ -91,6 +91,7 @@ class DepanssurDunningCase(models.Model):
         default="open",
         required=True,
         readonly=True,
+        copy=False,
         index=True,
         tracking=True,
     )
@@ -108,6 +109,7 @@ class DepanssurDunningCase(models.Model):
             ("manual", "Closed by hand"),
         ],
         readonly=True,
+        copy=False,
     )
     suspended_by_dunning = fields.Boolean(readonly=True)
     source = fields.Selection(
