@@ -74,8 +74,8 @@ class DepanssurWorkflowMixin(models.AbstractModel):
         raise UserError(
             self.env._(
                 "%(model)s: “%(field)s” changes only through its actions.",
-                model=self._description,
-                field=self._fields[name].string,
+                model=self.env["ir.model"]._get(self._name).name,
+                field=self._fields[name]._description_string(self.env),
             )
         )
 
