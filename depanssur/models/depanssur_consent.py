@@ -100,7 +100,8 @@ class DepanssurConsent(models.Model):
         return consents
 
     def write(self, vals):
-        if not self.env.context.get("depanssur_anonymize"):
+        # only the RGPD anonymisation (superuser) scrubs proofs: a context key alone is not enough
+        if not (self.env.su and self.env.context.get("depanssur_anonymize")):
             raise UserError(
                 self.env._(
                     "Consents are an append-only history: record a new consent or withdrawal "

@@ -6,6 +6,7 @@ from odoo.fields import Command
 from odoo.tools import float_compare
 
 from ..rules import workflow
+from .depanssur_abstract_workflow import check_no_forced_unlink
 
 _logger = logging.getLogger(__name__)
 
@@ -18,6 +19,9 @@ REASONS = [
     ("write_off", "Unpaid write-off"),
     ("other", "Other"),
 ]
+ISSUED_STATES = ("issued", "refunded")
+# what stays writable on a note that left draft: its chatter and activities
+CHATTER_FIELD_PREFIXES = ("message_", "activity_")
 
 
 class DepanssurCreditNote(models.Model):
@@ -35,6 +39,9 @@ class DepanssurCreditNote(models.Model):
     _order = "id desc"
     _check_company_auto = True
     _depanssur_workflow = workflow.CREDIT_NOTE
+    _depanssur_workflow_fields = frozenset(
+        {"state", "name", "issue_date", "approved_by_id", "move_id", "pdf_attachment_id"}
+    )
 
     name = fields.Char(string="Number", readonly=True, copy=False, default="/", index=True)
     company_id = fields.Many2one(
@@ -129,15 +136,21 @@ class DepanssurCreditNote(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get("depanssur_state_change"):
-            raise UserError(
-                self.env._("The status of a credit note changes only through its actions.")
-            )
-        allowed = {"message_main_attachment_id", "pdf_attachment_id", "state"}
-        locked = self.filtered(lambda n: n.state in ("issued", "refunded"))
-        if locked and set(vals) - allowed and not self.env.context.get("depanssur_state_change"):
-            raise UserError(self.env._("An issued credit note cannot be modified."))
+        if any(not name.startswith(CHATTER_FIELD_PREFIXES) for name in vals):
+            self._check_editable()
         return super().write(vals)
+
+    def _check_editable(self):
+        """An issued credit note is frozen for everyone (as a posted accounting entry); the
+        content of a note that left draft changes only through the workflow."""
+        if self._depanssur_in_workflow():
+            return
+        if any(note.state in ISSUED_STATES for note in self):
+            raise UserError(self.env._("An issued credit note cannot be modified."))
+        if not self.env.su and any(note.state != "draft" for note in self):
+            raise UserError(
+                self.env._("Only a draft credit note can be modified; cancel it and draft another.")
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft(self):
@@ -149,10 +162,10 @@ class DepanssurCreditNote(models.Model):
     # ------------------------------------------------------------
 
     def _check_accounting(self):
-        if not self.env.user.has_group("depanssur.group_depanssur_accounting"):
-            raise UserError(
-                self.env._("Only Depanssur accounting can approve or issue credit notes.")
-            )
+        self._depanssur_check_group(
+            "depanssur.group_depanssur_accounting",
+            self.env._("Only Depanssur accounting can approve or issue credit notes."),
+        )
 
     @api.model
     def _approval_threshold(self):
@@ -246,7 +259,7 @@ class DepanssurCreditNote(models.Model):
             )
             note._change_state("issued", name=number, issue_date=sequence_date)
             move = note.sudo()._create_accounting_move()
-            note.with_context(depanssur_state_change=True).move_id = move
+            note._depanssur_write({"move_id": move.id})
             note._attach_pdf()
             note._send_issued_email()
         self._sync_refunded()
@@ -269,7 +282,9 @@ class DepanssurCreditNote(models.Model):
     def _create_accounting_move(self):
         self.ensure_one()
         values = {
-            "ref": self.env._("Credit note %(name)s", name=self.name),
+            "ref": self.with_context(lang=self._client_lang()).env._(
+                "Credit note %(name)s", name=self.name
+            ),
             "invoice_date": self.issue_date,
             "date": self.issue_date,
             "depanssur_credit_note_id": self.id,
@@ -320,8 +335,18 @@ class DepanssurCreditNote(models.Model):
     # PDF and email
     # ------------------------------------------------------------
 
+    def _client_lang(self):
+        """The language of the client's documents: theirs, else the company's."""
+        self.ensure_one()
+        return self.partner_id.lang or self.company_id.partner_id.lang or self.env.lang
+
     def _pdf_document(self):
-        """The pure renderer's input (rules.credit_note_pdf) built from this credit note."""
+        """The pure renderer's input (rules.credit_note_pdf) built from this credit note, in
+        the client's language (whoever prints or issues it)."""
+        self.ensure_one()
+        return self.with_context(lang=self._client_lang())._prepare_pdf_document()
+
+    def _prepare_pdf_document(self):
         self.ensure_one()
         from ..rules import credit_note_pdf as pdf
 
@@ -394,7 +419,7 @@ class DepanssurCreditNote(models.Model):
                     "res_id": note.id,
                 }
             )
-            note.with_context(depanssur_state_change=True).pdf_attachment_id = attachment
+            note._depanssur_write({"pdf_attachment_id": attachment.id})
             note.message_post(body=self.env._("Credit note issued."), attachment_ids=attachment.ids)
 
     def _send_issued_email(self):
@@ -450,7 +475,24 @@ class DepanssurCreditNoteLine(models.Model):
             line.price_total = taxes["total_included"]
             line.price_tax = taxes["total_included"] - taxes["total_excluded"]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env["depanssur.credit.note"].browse(
+            [vals["credit_note_id"] for vals in vals_list if vals.get("credit_note_id")]
+        )._check_editable()
+        return super().create(vals_list)
+
     def write(self, vals):
-        if any(line.credit_note_id.state not in ("draft",) for line in self):
-            raise UserError(self.env._("Only the lines of a draft credit note can be changed."))
+        notes = self.credit_note_id
+        if vals.get("credit_note_id"):
+            notes |= notes.browse(vals["credit_note_id"])
+        notes._check_editable()
         return super().write(vals)
+
+    def unlink(self):
+        check_no_forced_unlink(self)
+        return super().unlink()
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft(self):
+        self.credit_note_id._check_editable()

@@ -52,6 +52,7 @@ class DepanssurDossier(models.Model):
     _order = "declaration_date desc, id desc"
     _check_company_auto = True
     _depanssur_workflow = workflow.DOSSIER
+    _depanssur_workflow_fields = frozenset({"state", "counters_consumed", "consumed_amount"})
 
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -193,13 +194,6 @@ class DepanssurDossier(models.Model):
                 vals["name"] = self.env["ir.sequence"].next_by_code("depanssur.dossier") or "/"
         return super().create(vals_list)
 
-    def write(self, vals):
-        if "state" in vals and not self.env.context.get("depanssur_state_change"):
-            raise UserError(
-                self.env._("The status of a claim file changes only through its actions.")
-            )
-        return super().write(vals)
-
     @api.ondelete(at_uninstall=False)
     def _unlink_never_once_decided(self):
         if any(d.state != "declared" or d.counters_consumed for d in self):
@@ -264,7 +258,7 @@ class DepanssurDossier(models.Model):
                 dossier.subscription_id._consume_coverage(
                     dossier.incident_date, dossier.coverage_source, dossier.covered_amount
                 )
-                dossier.write(
+                dossier._depanssur_write(
                     {"counters_consumed": True, "consumed_amount": dossier.covered_amount}
                 )
             dossier._notify_event("done")
@@ -289,7 +283,7 @@ class DepanssurDossier(models.Model):
                     dossier.consumed_amount,
                     sign=-1,
                 )
-                dossier.write({"counters_consumed": False})
+                dossier._depanssur_write({"counters_consumed": False})
                 dossier.message_post(body=self.env._("Coverage counters given back."))
         return True
 

@@ -64,10 +64,17 @@ class DepanssurDunningCase(models.Model):
     """One unpaid invoice (or failed payment) followed along the dunning ladder."""
 
     _name = "depanssur.dunning.case"
-    _inherit = ["mail.thread", "mail.activity.mixin", "depanssur.notify.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "depanssur.notify.mixin",
+        "depanssur.workflow.mixin",
+    ]
     _description = "Dunning case"
     _order = "next_action_date, id"
     _check_company_auto = True
+    _depanssur_workflow = workflow.DUNNING_CASE
+    _depanssur_workflow_fields = frozenset({"state", "close_reason"})
 
     name = fields.Char(compute="_compute_name", store=True)
     subscription_id = fields.Many2one(
@@ -84,6 +91,7 @@ class DepanssurDunningCase(models.Model):
         default="open",
         required=True,
         readonly=True,
+        copy=False,
         index=True,
         tracking=True,
     )
@@ -101,6 +109,7 @@ class DepanssurDunningCase(models.Model):
             ("manual", "Closed by hand"),
         ],
         readonly=True,
+        copy=False,
     )
     suspended_by_dunning = fields.Boolean(readonly=True)
     source = fields.Selection(
@@ -187,9 +196,7 @@ class DepanssurDunningCase(models.Model):
 
     def _close(self, reason):
         open_cases = self.filtered(lambda c: c.state != "closed")
-        for case in open_cases:
-            workflow.check_transition(workflow.DUNNING_CASE, case.state, "closed")
-        open_cases.write({"state": "closed", "close_reason": reason, "next_action_date": False})
+        open_cases._change_state("closed", close_reason=reason, next_action_date=False)
         for case in open_cases:
             case.message_post(
                 body=self.env._(
@@ -211,7 +218,7 @@ class DepanssurDunningCase(models.Model):
                 "credit_note",
                 "written_off",
             ):
-                subscription.with_context(depanssur_system=True).action_reactivate()
+                subscription.action_reactivate()
             case.suspended_by_dunning = False
 
     @api.model
@@ -304,7 +311,7 @@ class DepanssurDunningCase(models.Model):
         if level.action == "suspend":
             subscription = self.subscription_id.sudo()
             if subscription.state in ("carence", "active"):
-                subscription.with_context(depanssur_system=True).action_suspend(
+                subscription.action_suspend(
                     reason=self.env._("Unpaid invoice %(name)s", name=self.invoice_id.name or "-"),
                     day=day,
                 )
@@ -382,21 +389,19 @@ class DepanssurDunningCase(models.Model):
     # ------------------------------------------------------------
 
     def _check_accounting(self):
-        if not self.env.user.has_group("depanssur.group_depanssur_accounting"):
-            raise UserError(self.env._("Only Depanssur accounting can act on dunning cases."))
+        self._depanssur_check_group(
+            "depanssur.group_depanssur_accounting",
+            self.env._("Only Depanssur accounting can act on dunning cases."),
+        )
 
     def action_pause(self):
         self._check_accounting()
-        for case in self:
-            workflow.check_transition(workflow.DUNNING_CASE, case.state, "paused")
-        self.write({"state": "paused"})
+        self._change_state("paused")
         return True
 
     def action_resume(self):
         self._check_accounting()
-        for case in self:
-            workflow.check_transition(workflow.DUNNING_CASE, case.state, "open")
-        self.write({"state": "open"})
+        self._change_state("open")
         return True
 
     def action_skip_to_level(self, level, day=None):
@@ -430,7 +435,9 @@ class DepanssurDunningCase(models.Model):
                 Command.create(
                     {
                         "product_id": line.product_id.id,
-                        "name": self.env._("Write-off: %(label)s", label=line.name),
+                        "name": case.subscription_id._client_env()._(
+                            "Write-off: %(label)s", label=line.name
+                        ),
                         "quantity": 1,
                         "price_unit": invoice.currency_id.round(line.price_subtotal * ratio),
                         "tax_ids": [Command.set(line.tax_ids.ids)],
@@ -449,7 +456,7 @@ class DepanssurDunningCase(models.Model):
                     "line_ids": lines,
                 }
             )
-            note.with_context(depanssur_skip_threshold=True).action_submit()
+            note.action_submit()
             if note.state == "to_approve":
                 note.action_approve()
             note.action_issue()

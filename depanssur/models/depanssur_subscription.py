@@ -38,6 +38,7 @@ class DepanssurSubscription(models.Model):
     _order = "date_start desc, id desc"
     _check_company_auto = True
     _depanssur_workflow = workflow.SUBSCRIPTION
+    _depanssur_workflow_fields = frozenset({"state", "state_before_suspension"})
 
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -377,12 +378,8 @@ class DepanssurSubscription(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get("depanssur_state_change"):
-            raise UserError(
-                self.env._("The status of a subscription changes only through its actions.")
-            )
         locked = {"plan_id", "date_start", "billing_period", "risk_address_id", "partner_id"}
-        if locked & vals.keys() and not self.env.context.get("depanssur_subscription_change"):
+        if locked & vals.keys() and not self._depanssur_in_workflow():
             running = self.filtered(lambda s: s.state != "draft")
             if running:
                 raise UserError(
@@ -453,12 +450,11 @@ class DepanssurSubscription(models.Model):
         return True
 
     def _check_manager(self):
-        if self.env.context.get("depanssur_system"):
-            return  # the dunning sequence acts on its own
-        if not self.env.user.has_group("depanssur.group_depanssur_manager"):
-            raise UserError(
-                self.env._("Only a Depanssur manager can suspend or reactivate a subscription.")
-            )
+        # the dunning ladder acts as superuser (sudo): no context key can stand for it
+        self._depanssur_check_group(
+            "depanssur.group_depanssur_manager",
+            self.env._("Only a Depanssur manager can suspend or reactivate a subscription."),
+        )
 
     def action_suspend(self, reason=None, day=None):
         self._check_manager()
@@ -531,6 +527,7 @@ class DepanssurSubscription(models.Model):
             )
         )
         notes = self.env["depanssur.credit.note"]
+        client_env = self._client_env()
         for invoice in invoices:
             start, end = invoice.depanssur_period_start, invoice.depanssur_period_end
             first_unused = max(start, last_day + timedelta(days=1))
@@ -543,9 +540,9 @@ class DepanssurSubscription(models.Model):
                     Command.create(
                         {
                             "product_id": line.product_id.id,
-                            "name": self.env._(
+                            "name": client_env._(
                                 "%(label)s — unused from %(start)s to %(end)s",
-                                label=line.product_id.name or line.name,
+                                label=line.product_id.with_env(client_env).name or line.name,
                                 start=first_unused.strftime("%d/%m/%Y"),
                                 end=end.strftime("%d/%m/%Y"),
                             ),
@@ -599,6 +596,12 @@ class DepanssurSubscription(models.Model):
     def _today(self):
         ctx_date = self.env.context.get("date")
         return fields.Date.to_date(ctx_date) if ctx_date else fields.Date.context_today(self)
+
+    def _client_env(self):
+        """The environment in the client's language: what the client reads (invoice and credit
+        note lines) is written in it, whoever triggers the work."""
+        self.ensure_one()
+        return self.with_context(lang=self.partner_id.lang or self.env.lang).env
 
     def _notify_event(self, event):
         """Send the client the messages of ``subscription.<event>`` (see depanssur.notify.mixin)."""
@@ -720,7 +723,8 @@ class DepanssurSubscription(models.Model):
             "depanssur_period_start": period_start,
             "depanssur_period_end": period_end,
             "depanssur_invoice_kind": kind,
-            "invoice_line_ids": line_vals or self._invoice_line_vals(period_start, period_end),
+            "invoice_line_ids": line_vals
+            or self.with_env(self._client_env())._invoice_line_vals(period_start, period_end),
         }
 
     def _invoice_due_periods(self, day):
@@ -772,9 +776,7 @@ class DepanssurSubscription(models.Model):
             created.action_post()
             moves |= created
         for subscription, next_date in next_dates.items():
-            subscription.with_context(depanssur_subscription_change=True).write(
-                {"next_billing_date": next_date}
-            )
+            subscription.write({"next_billing_date": next_date})
         return moves
 
     @api.model
@@ -908,11 +910,10 @@ class DepanssurSubscription(models.Model):
                     date=self.pending_change_date.strftime("%d/%m/%Y"),
                 )
             )
-        changer = self.with_context(depanssur_subscription_change=True)
         prorata_lines = []
         if effect["plan_up"]:
             old_plan = self.plan_id
-            changer._switch_plan(new_plan, day)
+            self._switch_plan(new_plan, day)
             if prorata_diff := new_plan.monthly_price - old_plan.monthly_price:
                 prorata_lines.append((new_plan, prorata_diff))
             self.message_post(
@@ -929,7 +930,7 @@ class DepanssurSubscription(models.Model):
             )
             prorata_lines.append((option, option.monthly_price))
         if effect["plan_down"] or effect["removed"]:
-            changer.write(
+            self.write(
                 {
                     "pending_plan_id": new_plan.id if effect["plan_down"] else False,
                     "pending_change_date": effect["effective_date"],
@@ -955,12 +956,13 @@ class DepanssurSubscription(models.Model):
         self.env["depanssur.subscription.plan.period"].create(
             {"subscription_id": self.id, "plan_id": new_plan.id, "date_from": day}
         )
-        self.with_context(depanssur_subscription_change=True).write({"plan_id": new_plan.id})
+        self._depanssur_write({"plan_id": new_plan.id})
 
     def _invoice_prorata(self, lines, day):
         """Invoice the upgrade difference for the rest of the current invoiced period."""
         self.ensure_one()
         _start, end = self._current_period(day)
+        client_env = self._client_env()
         line_vals = []
         for terms, monthly_difference in lines:
             amount = self._prorata_amount(monthly_difference, day)
@@ -970,9 +972,9 @@ class DepanssurSubscription(models.Model):
                 Command.create(
                     {
                         "product_id": terms.product_id.id,
-                        "name": self.env._(
+                        "name": client_env._(
                             "%(name)s — prorata from %(start)s to %(end)s",
-                            name=terms.name,
+                            name=terms.with_env(client_env).name,
                             start=day.strftime("%d/%m/%Y"),
                             end=end.strftime("%d/%m/%Y"),
                         ),
@@ -1000,20 +1002,17 @@ class DepanssurSubscription(models.Model):
             subscription.option_line_ids.filtered(lambda line: line.date_end == cutoff).write(
                 {"date_end": False}
             )
-            subscription.with_context(depanssur_subscription_change=True).write(
-                {"pending_plan_id": False, "pending_change_date": False}
-            )
+            subscription.write({"pending_plan_id": False, "pending_change_date": False})
             subscription.message_post(body=self.env._("Scheduled change cancelled."))
         return True
 
     def _apply_scheduled_changes(self, day):
         """Apply the downgrades and address changes due on or before ``day`` (idempotent)."""
         for subscription in self:
-            changer = subscription.with_context(depanssur_subscription_change=True)
             if subscription.pending_change_date and subscription.pending_change_date <= day:
                 if subscription.pending_plan_id:
                     old = subscription.plan_id
-                    changer._switch_plan(
+                    subscription._switch_plan(
                         subscription.pending_plan_id, subscription.pending_change_date
                     )
                     subscription.message_post(
@@ -1023,10 +1022,10 @@ class DepanssurSubscription(models.Model):
                             new=subscription.plan_id.name,
                         )
                     )
-                changer.write({"pending_plan_id": False, "pending_change_date": False})
+                subscription.write({"pending_plan_id": False, "pending_change_date": False})
             current = subscription._address_on(day)
             if current and current != subscription.risk_address_id:
-                changer.write({"risk_address_id": current.id})
+                subscription._depanssur_write({"risk_address_id": current.id})
                 subscription.message_post(
                     body=self.env._(
                         "The insured home is now %(address)s.", address=current.display_name
@@ -1073,7 +1072,7 @@ class DepanssurSubscription(models.Model):
                 "requested_on": request_date,
             }
         )
-        self.with_context(depanssur_subscription_change=True)._check_risk_address_value(new_address)
+        self._check_risk_address_value(new_address)
         self.message_post(
             body=self.env._(
                 "Insured home change requested on %(request)s: %(address)s covered from %(date)s.",

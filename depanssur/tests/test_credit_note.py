@@ -192,6 +192,45 @@ class TestCreditNote(CreditNoteCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestCreditNoteLanguage(CreditNoteCommon):
+    """The PDF and the accounting credit note follow the client's language, not the caller's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env["ir.module.module"]._load_module_terms(["depanssur"], ["fr_FR"], overwrite=True)
+
+    def _issue_as(self, caller_lang):
+        note = self._note(50.0)
+        note.action_submit()
+        note.with_user(self.user_accounting).with_context(lang=caller_lang).action_issue()
+        return note, "\n".join(
+            page.extract_text() for page in PdfReader(io.BytesIO(note.pdf_attachment_id.raw)).pages
+        )
+
+    def test_french_client_english_caller(self):
+        self.client.lang = "fr_FR"
+        note, text = self._issue_as("en_US")
+        self.assertIn("Motif : Erreur de facturation", text)
+        self.assertNotIn("Billing error", text)
+        self.assertEqual(note.move_id.ref, f"Avoir {note.name}")
+
+    def test_english_client_french_caller(self):
+        self.client.lang = "en_US"
+        note, text = self._issue_as("fr_FR")
+        self.assertIn("Motif : Billing error", text)
+        self.assertNotIn("Motif : Erreur de facturation", text)
+        self.assertEqual(note.move_id.ref, f"Credit note {note.name}")
+
+    def test_draft_pdf_in_the_client_language(self):
+        self.client.lang = "fr_FR"
+        note = self._note(50.0)
+        document = note.with_context(lang="en_US")._pdf_document()
+        self.assertEqual((document.number, document.reason), ("BROUILLON", "Erreur de facturation"))
+
+
+@tagged("post_install", "-at_install")
 class TestCreditNotePdfRoute(HttpCase, CreditNoteCommon):
     def test_pdf_route_access(self):
         note = self._note(10.0)

@@ -67,7 +67,7 @@ class TestSubscriptionWorkflow(DepanssurSubscriptionCase):
     def test_draft_cancel_and_no_free_state_write(self):
         subscription = self._subscribe(confirm=False)
         with self.assertRaises(UserError):
-            subscription.write({"state": "active"})
+            subscription.with_user(self.user_agent).write({"state": "active"})
         subscription.action_cancel()
         self.assertEqual(subscription.state, "cancelled")
         self.assertFalse(subscription.is_confirm_allowed)
