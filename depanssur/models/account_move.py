@@ -25,3 +25,16 @@ class AccountMove(models.Model):
         "AND state != 'cancel'",
         "This subscription period is already invoiced.",
     )
+
+    def _invoice_paid_hook(self):
+        """A subscription invoice that becomes paid closes its dunning case at once, which lifts
+        the suspension for non-payment the case caused (whoever records the payment: the
+        payment wizard, an online payment, a bank reconciliation)."""
+        result = super()._invoice_paid_hook()
+        invoices = self.filtered(
+            lambda move: move.move_type == "out_invoice" and move.depanssur_subscription_id
+        )
+        if invoices:
+            # the accountant recording the payment need not have any Depanssur right
+            self.env["depanssur.dunning.case"].sudo()._close_paid_invoices(invoices)
+        return result

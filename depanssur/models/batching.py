@@ -1,10 +1,23 @@
 """Batch helpers shared by the scheduled jobs (crons)."""
 
+import contextvars
+
+# Set when a batch loop stopped because the cron run's time was up while work was left
+# (``ir.cron._commit_progress`` returned 0): the step runner (``depanssur.job.run``) then traces
+# the step as interrupted, and the next run resumes it.
+_time_up = contextvars.ContextVar("depanssur_time_up", default=False)
+
 
 def batched(records, size):
     """Yield consecutive slices of ``records`` of at most ``size`` records."""
     for index in range(0, len(records), size):
         yield records[index : index + size]
+
+
+def in_cron_run(env):
+    """Whether ``env`` runs inside Odoo's cron runner (``ir.cron._run_job`` puts the progress
+    record in the context): only then do the jobs commit."""
+    return bool(env.context.get("ir_cron_progress_id"))
 
 
 def commit_progress(env, processed, remaining):
@@ -14,9 +27,19 @@ def commit_progress(env, processed, remaining):
     transaction decides. Returns the time left for the cron run (``inf`` outside a cron); a falsy
     value means "stop now, the next run resumes".
     """
-    if not env.context.get("ir_cron_progress_id"):
+    if not in_cron_run(env):
         return float("inf")
-    return env["ir.cron"]._commit_progress(processed, remaining=remaining)
+    time_left = env["ir.cron"]._commit_progress(processed, remaining=remaining)
+    if not time_left and remaining:
+        _time_up.set(True)
+    return time_left
+
+
+def watch_time_up():
+    """Start watching a step: returns a function telling whether a batch loop of the step stopped
+    because the cron's time was up with work left."""
+    _time_up.set(False)
+    return _time_up.get
 
 
 def run_in_batches(env, records, size, function):

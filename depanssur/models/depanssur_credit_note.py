@@ -329,7 +329,7 @@ class DepanssurCreditNote(models.Model):
 
     @api.model
     def _cron_sync_refunded(self):
-        self.search([("state", "=", "issued")])._sync_refunded()
+        return self.search([("state", "=", "issued")])._sync_refunded()
 
     # ------------------------------------------------------------
     # PDF and email

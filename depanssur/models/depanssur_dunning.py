@@ -194,7 +194,9 @@ class DepanssurDunningCase(models.Model):
             )
         return cases
 
-    def _close(self, reason):
+    def _close(self, reason, day=None):
+        """Close the open cases of ``self`` for ``reason``; a suspension they caused is lifted
+        from ``day`` (default: today, or the ``date`` in the context) when the debt is settled."""
         open_cases = self.filtered(lambda c: c.state != "closed")
         open_cases._change_state("closed", close_reason=reason, next_action_date=False)
         for case in open_cases:
@@ -206,11 +208,12 @@ class DepanssurDunningCase(models.Model):
                     ],
                 )
             )
-            case._lift_suspension()
+            case._lift_suspension(day)
         return open_cases
 
-    def _lift_suspension(self):
-        """Payment at any level lifts a dunning suspension at once."""
+    def _lift_suspension(self, day=None):
+        """Payment at any level lifts a dunning suspension, from ``day`` (default: today, or the
+        ``date`` in the context)."""
         for case in self.filtered("suspended_by_dunning"):
             subscription = case.subscription_id.sudo()
             if subscription.state == "suspended" and case.close_reason in (
@@ -218,17 +221,25 @@ class DepanssurDunningCase(models.Model):
                 "credit_note",
                 "written_off",
             ):
-                subscription.action_reactivate()
+                subscription.action_reactivate(day=day)
             case.suspended_by_dunning = False
 
     @api.model
-    def _cron_close_settled(self):
-        """Close the cases whose invoice got paid or credited."""
+    def _close_paid_invoices(self, invoices):
+        """The open cases of ``invoices`` (just paid) closed as paid, at once: the suspension
+        for non-payment they caused is lifted from today (the run's day in a scheduled run)."""
+        cases = self.search([("invoice_id", "in", invoices.ids), ("state", "!=", "closed")])
+        return cases._close("paid")
+
+    @api.model
+    def _cron_close_settled(self, day=None):
+        """Close the cases whose invoice got paid or credited (a safety net: a payment closes
+        its case at once, see ``account.move._invoice_paid_hook``)."""
         cases = self.search([("state", "!=", "closed"), ("invoice_id", "!=", False)])
         paid = cases.filtered(lambda c: c.invoice_id.payment_state in ("paid", "in_payment"))
         credited = cases.filtered(lambda c: c.invoice_id.payment_state == "reversed")
-        paid._close("paid")
-        credited._close("credit_note")
+        paid._close("paid", day)
+        credited._close("credit_note", day)
         return paid | credited
 
     # ------------------------------------------------------------
@@ -244,10 +255,12 @@ class DepanssurDunningCase(models.Model):
     def _cron_advance(self, day=None, batch_size=200):
         """Daily: every due level of every open case, exactly once per level."""
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        self._cron_close_settled()
-        self._cron_open_overdue(day)
-        cases = self.search([("state", "=", "open"), ("next_action_date", "<=", day)])
-        return run_in_batches(self.env, cases, batch_size, lambda batch: batch._advance(day))
+        # what reads "today" on the way (termination, reactivation) reads the run's day
+        Case = self.with_context(date=fields.Date.to_string(day))
+        Case._cron_close_settled(day)
+        Case._cron_open_overdue(day)
+        cases = Case.search([("state", "=", "open"), ("next_action_date", "<=", day)])
+        return run_in_batches(Case.env, cases, batch_size, lambda batch: batch._advance(day))
 
     def _advance(self, day):
         """Every due level of every case of ``self``, in the ladder's order; the messages of a
@@ -323,7 +336,7 @@ class DepanssurDunningCase(models.Model):
             if subscription.state in ("carence", "active", "suspended"):
                 subscription._terminate("non_payment", day - timedelta(days=1))
                 results.append(self.env._("subscription terminated for non-payment"))
-            self._close("terminated")
+            self._close("terminated", day)
             return results
         elif level.action == "collection":
             self.activity_schedule(

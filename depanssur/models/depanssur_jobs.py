@@ -8,10 +8,17 @@ from .batching import run_in_batches
 
 _logger = logging.getLogger(__name__)
 
+JOB_PERIOD_DAYS = {"daily": 1, "weekly": 7}
+
 
 class DepanssurJobs(models.AbstractModel):
     """The daily and weekly runs: each step is a ``_cron_*`` method callable for a given day,
-    idempotent (running it twice changes nothing more) and traced in ``depanssur.job.run``."""
+    idempotent (running it twice changes nothing more) and traced in ``depanssur.job.run``.
+
+    The scheduled actions call ``_cron_daily()`` / ``_cron_weekly()`` through Odoo's cron runner:
+    each step commits on its own, a failing step does not stop the others, and a run cut by the
+    cron's time limit resumes where it stopped (see ``depanssur.job.run._run_steps``).
+    """
 
     _name = "depanssur.jobs"
     _description = "Depanssur scheduled jobs"
@@ -22,38 +29,106 @@ class DepanssurJobs(models.AbstractModel):
 
     @api.model
     def _cron_daily(self, day=None):
-        day = self._day(day)
-        Subscription = self.env["depanssur.subscription"]
-        steps = [
-            ("Effective terminations", lambda: Subscription._cron_apply_terminations(day)),
-            ("Scheduled changes", lambda: Subscription._cron_apply_scheduled_changes(day)),
-            ("End of waiting periods", lambda: Subscription._cron_end_carence(day)),
-            ("Counters reset at anniversaries", lambda: Subscription._cron_reset_counters(day)),
-            ("Anniversary notices", lambda: self._cron_anniversary_notices(day)),
-            ("Invoicing", lambda: Subscription._cron_invoice_due(day)),
-            ("Cap alerts", lambda: self._cron_cap_alerts(day)),
-            ("Dunning", lambda: self.env["depanssur.dunning.case"]._cron_advance(day)),
-            (
-                "Credit notes refunded",
-                self.env["depanssur.credit.note"]._cron_sync_refunded,
-            ),
-            ("Webhook events retry", self.env["depanssur.webhook.event"]._cron_process),
-            ("RGPD retention", lambda: self._cron_rgpd_retention(day)),
-        ]
-        Run = self.env["depanssur.job.run"]
-        return Run.browse([Run._run(name, day, step).id for name, step in steps])
+        """The daily run for ``day`` (default: today, after finishing an earlier run that was
+        cut). Returns the traces of the steps run."""
+        return self._run_job("daily", day)
 
     @api.model
     def _cron_weekly(self, day=None):
-        day = self._day(day)
-        steps = [
-            ("KPI snapshot", lambda: self.env["depanssur.kpi.snapshot"]._cron_snapshot(day)),
-            ("Detractor call-backs", lambda: self._cron_detractor_activities(day)),
-            ("Data quality report", lambda: self._cron_data_quality(day)),
-            ("Manager digest", lambda: self._cron_manager_digest(day)),
+        """The weekly run for ``day`` (default: today, unless the run of this week was cut and
+        is now finished). Returns the traces of the steps run."""
+        return self._run_job("weekly", day)
+
+    @api.model
+    def _steps(self, job, day):
+        """The steps of ``job`` for ``day``: ``(code, label, function)``; every step takes the
+        run's day (and ``date`` in the context, for what reads "today" on the way)."""
+        jobs = self.with_context(date=fields.Date.to_string(day))
+        env = jobs.env
+        Subscription = env["depanssur.subscription"]
+        if job == "daily":
+            return [
+                (
+                    "terminations",
+                    "Effective terminations",
+                    lambda: Subscription._cron_apply_terminations(day),
+                ),
+                (
+                    "scheduled_changes",
+                    "Scheduled changes",
+                    lambda: Subscription._cron_apply_scheduled_changes(day),
+                ),
+                ("carence", "End of waiting periods", lambda: Subscription._cron_end_carence(day)),
+                (
+                    "counters",
+                    "Counters reset at anniversaries",
+                    lambda: Subscription._cron_reset_counters(day),
+                ),
+                (
+                    "anniversary",
+                    "Anniversary notices",
+                    lambda: jobs._cron_anniversary_notices(day),
+                ),
+                ("invoicing", "Invoicing", lambda: Subscription._cron_invoice_due(day)),
+                ("cap_alerts", "Cap alerts", lambda: jobs._cron_cap_alerts(day)),
+                (
+                    "dunning",
+                    "Dunning",
+                    lambda: env["depanssur.dunning.case"]._cron_advance(day),
+                ),
+                # what was paid and what arrived is processed as it stands (no calendar day)
+                (
+                    "credit_notes",
+                    "Credit notes refunded",
+                    env["depanssur.credit.note"]._cron_sync_refunded,
+                ),
+                (
+                    "webhooks",
+                    "Webhook events retry",
+                    env["depanssur.webhook.event"]._cron_process,
+                ),
+                ("rgpd", "RGPD retention", lambda: jobs._cron_rgpd_retention(day)),
+            ]
+        return [
+            (
+                "kpi_snapshot",
+                "KPI snapshot",
+                lambda: env["depanssur.kpi.snapshot"]._cron_snapshot(day),
+            ),
+            ("detractors", "Detractor call-backs", lambda: jobs._cron_detractor_activities(day)),
+            ("data_quality", "Data quality report", lambda: jobs._cron_data_quality(day)),
+            ("digest", "Manager digest", lambda: jobs._cron_manager_digest(day)),
         ]
+
+    @api.model
+    def _run_days(self, job, day):
+        """The days to run: ``day`` when given; otherwise the day of an earlier run of ``job``
+        left unfinished (cut by the time limit, the server stopped), then today unless that
+        earlier run is still this period's run (a weekly run finished the next day)."""
+        if day:
+            return [fields.Date.to_date(day)]
+        today = fields.Date.context_today(self)
         Run = self.env["depanssur.job.run"]
-        return Run.browse([Run._run(name, day, step).id for name, step in steps])
+        last = Run.search(
+            [("job", "=", job), ("run_date", "<", today)], order="run_date desc, id desc", limit=1
+        )
+        codes = [code for code, _label, _function in self._steps(job, today)]
+        if not last or not Run._open_run(job, last.run_date, codes):
+            return [today]
+        if (today - last.run_date).days < JOB_PERIOD_DAYS[job]:
+            return [last.run_date]
+        return [last.run_date, today]
+
+    @api.model
+    def _run_job(self, job, day=None):
+        Run = self.env["depanssur.job.run"]
+        traces = Run
+        for run_day in self._run_days(job, day):
+            done, finished = Run._run_steps(job, run_day, self._steps(job, run_day))
+            traces |= done
+            if not finished:
+                break  # the cron's time is up: the next run resumes
+        return traces
 
     # ------------------------------------------------------------
     # Daily steps

@@ -478,8 +478,9 @@ class DepanssurSubscription(models.Model):
             carence_over = subscription.carence_end_date <= day
             target = "active" if carence_over else "carence"
             subscription._change_state(target, state_before_suspension=False)
-            open_periods = subscription.suspension_ids.filtered(lambda s: not s.date_to)
-            open_periods.write({"date_to": day - timedelta(days=1)})
+            for period in subscription.suspension_ids.filtered(lambda s: not s.date_to):
+                # the last suspended day, never before the first one (an empty period at worst)
+                period.date_to = max(day, period.date_from) - timedelta(days=1)
             subscription.message_post(body=self.env._("Coverage reactivated."))
         self._notify_event("reactivated")
         return True

@@ -1,9 +1,11 @@
 from datetime import date
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from odoo.addons.sms.tests.common import SMSCase
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.fields import Command
+from odoo.tests import new_test_user, tagged
 
 from .common import DepanssurSubscriptionCase
 
@@ -34,10 +36,12 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
             self.env.flush_all()
         return self.Case.search([("invoice_id", "=", self.invoice.id)])
 
-    def _pay(self, invoice):
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"payment_date": "2026-03-20"})._create_payments()
+    def _pay(self, invoice, user=None):
+        """Register the payment the way an accountant does (the payment wizard), on 20 March."""
+        with freeze_time("2026-03-20"), self.mockSMSGateway():
+            self.env["account.payment.register"].with_user(user or self.env.user).with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({"payment_date": "2026-03-20"})._create_payments()
 
     def test_ladder_end_to_end_with_payment_lifting_suspension(self):
         case = self._advance(date(2026, 3, 2))
@@ -57,16 +61,62 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
         self.assertEqual(self.subscription.state, "suspended")
         self.assertTrue(case.suspended_by_dunning)
         self.assertEqual(self.subscription.suspension_ids.date_from, date(2026, 3, 16))
-        self._pay(self.invoice)
-        self._advance(date(2026, 3, 20))
+        # an accountant with no Depanssur right registers the payment: lifted at once, no need
+        # to wait for the next daily run
+        billing = new_test_user(
+            self.env, login="dp_billing", groups="account.group_account_invoice", name="Bill Ing"
+        )
+        self._pay(self.invoice, user=billing)
+        self.assertIn(self.invoice.payment_state, ("paid", "in_payment"))
         self.assertEqual((case.state, case.close_reason), ("closed", "paid"))
+        self.assertFalse(case.suspended_by_dunning)
         self.assertEqual(self.subscription.state, "carence")  # back where it was
         self.assertEqual(self.subscription.suspension_ids.date_to, date(2026, 3, 19))
+        # the next daily run has nothing left to do on it
+        self._advance(date(2026, 3, 21))
+        self.assertEqual(self.subscription.state, "carence")
+        self.assertEqual(len(case.action_ids), 4)
         # the suspended days stay uncovered
         decision = self.subscription._coverage_decision(
             date(2026, 3, 17), "plumbing", self.client, 100
         )
         self.assertEqual(decision.reason, "suspended")
+
+    def test_a_run_for_a_given_day_lifts_the_suspension_on_that_day(self):
+        """A run for 25 March made on 30 March reactivates from 25 March: the run's day, never
+        the day the run happens to be made on."""
+        self._advance(date(2026, 3, 16))
+        self.assertEqual(self.subscription.state, "suspended")
+        # a credit note settles the invoice: the case closes at the next daily run
+        with freeze_time("2026-03-18"), self.mockSMSGateway():
+            note = self.env["depanssur.credit.note"].create(
+                {
+                    "partner_id": self.client.id,
+                    "subscription_id": self.subscription.id,
+                    "invoice_id": self.invoice.id,
+                    "reason": "billing_error",
+                    "line_ids": [
+                        Command.create(
+                            {
+                                "name": "Billing error",
+                                "quantity": 1,
+                                "price_unit": self.invoice.amount_total,
+                            }
+                        )
+                    ],
+                }
+            )
+            note.action_submit()
+            note.with_user(self.user_accounting).action_issue()
+        self.assertEqual(self.invoice.payment_state, "reversed")
+        self.assertEqual(self.subscription.state, "suspended")
+        with freeze_time("2026-03-30"), self.mockSMSGateway():
+            self.Case._cron_advance(date(2026, 3, 25))
+        case = self.Case.search([("invoice_id", "=", self.invoice.id)])
+        self.assertEqual((case.state, case.close_reason), ("closed", "credit_note"))
+        self.assertEqual(self.subscription.state, "carence")
+        self.assertEqual(self.subscription.suspension_ids.date_from, date(2026, 3, 16))
+        self.assertEqual(self.subscription.suspension_ids.date_to, date(2026, 3, 24))
 
     def test_termination_at_d30(self):
         case = self._advance(date(2026, 3, 31))
@@ -163,26 +213,63 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
         self.assertEqual(self.invoice.payment_state, "reversed")
         self.assertEqual(self.subscription.state, "carence")
 
+    def _token_provider(self):
+        """A tokenizing payment provider without ``payment_demo`` (the test database has only
+        Depanssur's dependencies): Odoo's dummy provider code ``none``, as
+        addons/payment/tests/common.py builds it, with a payment method line on the bank journal
+        (as account's tests give it one), so that a done transaction is posted and reconciled by
+        ``account_payment``."""
+        method = self.env.ref("payment.payment_method_unknown")
+        provider = self.env["payment.provider"].create(
+            {
+                "name": "Test card provider",
+                "code": "none",
+                "state": "test",
+                "allow_tokenization": True,
+                "payment_method_ids": [Command.set(method.ids)],
+            }
+        )
+        method.write({"active": True, "support_tokenization": True})
+        PaymentMethod = self.env.registry["account.payment.method"]
+        information = PaymentMethod._get_payment_method_information
+
+        def with_none(model):
+            return {**information(model), "none": {"mode": "electronic", "type": ("bank",)}}
+
+        with patch.object(PaymentMethod, "_get_payment_method_information", with_none):
+            if not self.env["account.payment.method"].search([("code", "=", "none")]):
+                self.env["account.payment.method"].sudo().create(
+                    {"name": "Test card", "code": "none", "payment_type": "inbound"}
+                )
+            provider.journal_id = self.env["account.journal"].search(
+                [("type", "=", "bank"), ("company_id", "=", self.company.id)], limit=1
+            )
+        return provider, method
+
     def test_retry_with_saved_token(self):
-        provider = self.env.ref("payment.payment_provider_demo", raise_if_not_found=False)
-        if not provider or "demo_simulated_state" not in self.env["payment.token"]._fields:
-            self.skipTest("payment_demo is not installed")
-        provider.state = "test"
+        provider, method = self._token_provider()
         token = self.env["payment.token"].create(
             {
                 "provider_id": provider.id,
-                "payment_method_id": self.env.ref("payment_demo.payment_method_demo").id,
+                "payment_method_id": method.id,
                 "partner_id": self.client.id,
                 "payment_details": "4242",
-                "provider_ref": "demo-token",
-                "demo_simulated_state": "done",
+                "provider_ref": "test-token",
             }
         )
         self.subscription.payment_token_id = token
-        case = self._advance(date(2026, 3, 4))
+
+        def provider_accepts(transaction):  # the provider's API, mocked: the charge succeeds
+            transaction._set_done()
+
+        Transaction = self.env.registry["payment.transaction"]
+        with patch.object(Transaction, "_send_payment_request", provider_accepts):
+            case = self._advance(date(2026, 3, 4))
         transaction = self.env["payment.transaction"].search([("token_id", "=", token.id)])
         self.assertEqual(len(transaction), 1)
         self.assertEqual(transaction.state, "done")
+        self.assertEqual(transaction.operation, "offline")
         self.assertAlmostEqual(transaction.amount, self.invoice.amount_total)
         self.assertIn(self.invoice.payment_state, ("paid", "in_payment"))
         self.assertEqual((case.state, case.close_reason), ("closed", "paid"))
+        self.assertIn("payment retried (done)", case.action_ids[-1].result)

@@ -5,7 +5,7 @@ from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.addons.sms.tests.common import SMSCase
 from odoo.tests import tagged
 
-from .common import DepanssurSubscriptionCase
+from .common import DepanssurSubscriptionCase, activate_french
 
 
 @tagged("post_install", "-at_install")
@@ -13,6 +13,7 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        activate_french(cls.env)  # a standard database has English only
         cls.client.lang = "fr_FR"
         cls.Jobs = cls.env["depanssur.jobs"]
 

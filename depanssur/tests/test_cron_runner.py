@@ -1,0 +1,430 @@
+"""The scheduled actions run the way Odoo's scheduler runs them.
+
+Every test here triggers a Depanssur ``ir.cron`` record through Odoo's cron runner:
+``cron.method_direct_trigger()`` acquires the job, then ``ir.cron._process_job`` runs it: its
+``_run_job`` opens a cursor of its own, puts ``ir_cron_progress_id`` in the context, calls the
+server action again while the job reports work left, and commits (``_callback``,
+``_commit_progress``), then reschedules the job (later, or at once when it was cut).
+
+Isolation: inside ``enter_registry_test_mode()`` the job's cursor is a ``TestCursor`` on the
+test's transaction. Its ``commit()`` releases the savepoint it holds since its last commit and its
+``rollback()`` rolls back to that savepoint: the job meets the transaction boundaries it meets in
+production (a commit inside a step's ``cr.savepoint()`` breaks exactly as it broke the real daily
+run: the step's savepoint is gone), while the test's transaction still undoes everything at the
+end, so the rest of the suite never sees these "commits".
+"""
+
+from datetime import date
+from unittest.mock import patch
+
+from freezegun import freeze_time
+from odoo.addons.base.models import ir_cron
+from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+from odoo.fields import Command
+from odoo.tests import tagged
+
+from .common import DepanssurSubscriptionCase
+
+DAY = date(2026, 2, 1)
+NEXT_DAY = date(2026, 2, 2)
+WEEK_DAY = date(2026, 2, 9)  # a Monday
+
+DAILY_STEPS = [
+    "terminations",
+    "scheduled_changes",
+    "carence",
+    "counters",
+    "anniversary",
+    "invoicing",
+    "cap_alerts",
+    "dunning",
+    "credit_notes",
+    "webhooks",
+    "rgpd",
+]
+WEEKLY_STEPS = ["kpi_snapshot", "detractors", "data_quality", "digest"]
+JOB_RUN_LOGGER = "odoo.addons.depanssur.models.depanssur_job_run"
+
+
+@tagged("post_install", "-at_install")
+class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.daily = cls.env.ref("depanssur.ir_cron_depanssur_daily")
+        cls.weekly = cls.env.ref("depanssur.ir_cron_depanssur_weekly")
+        cls.webhook_cron = cls.env.ref("depanssur.ir_cron_depanssur_webhook_process")
+        cls.Run = cls.env["depanssur.job.run"]
+
+    # ------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------
+
+    def _trigger(self, cron, day):
+        """Run ``cron`` through Odoo's cron runner on ``day`` (10:00 UTC)."""
+        with freeze_time(f"{day} 10:00:00"), self.enter_registry_test_mode():
+            result = cron.method_direct_trigger()
+        self.assertIs(result, True, f"the cron runner reported an error: {result}")
+        cron.invalidate_recordset()
+
+    def _ready(self, cron):
+        """Whether the scheduler would run ``cron`` now (its next call is due or triggered)."""
+        ready = self.registry["ir.cron"]._get_all_ready_jobs(self.env.cr)
+        return cron.id in [job["id"] for job in ready]
+
+    def _traces(self, job, day):
+        return self.Run.search([("job", "=", job), ("run_date", "=", day)], order="id")
+
+    def _final(self, traces):
+        """{step code: the states of its done/failed traces}."""
+        final = {}
+        for trace in traces.filtered(lambda t: t.state != "interrupted"):
+            final.setdefault(trace.step, []).append(trace.state)
+        return final
+
+    def _partner(self, name):
+        return self.env["res.partner"].create(
+            {
+                "name": name,
+                "email": f"{name.lower().replace(' ', '.')}@example.fr",
+                "street": "1 rue de la République",
+                "zip": "69001",
+                "city": "Lyon",
+            }
+        )
+
+    def _daily_data(self):
+        """Records that give every step of the daily run of ``DAY`` (1 February 2026) work."""
+        data = {}
+        with freeze_time("2022-01-01"):
+            data["former"] = self._partner("Ancien Client")
+            former = self._subscribe(partner=data["former"], date_start="2022-01-01")
+        with freeze_time("2022-06-01"):
+            former._terminate("client_request", date(2022, 5, 31))
+        with freeze_time("2026-01-10"):
+            # waiting period over on DAY, 80 % of the yearly cap used
+            data["waiting"] = self._subscribe(
+                partner=self._partner("Alice Attente"),
+                date_start="2026-01-02",
+                next_billing_date="2026-02-02",
+            )
+            data["waiting"]._consume_coverage(date(2026, 1, 5), "plan", 500)
+            # a downgrade scheduled for DAY, and the February invoice due
+            data["downgrade"] = self._subscribe(
+                partner=self._partner("Bruno Baisse"),
+                plan=self.plan_confort,
+                date_start="2026-01-01",
+                next_billing_date="2026-02-01",
+            )
+            data["downgrade"]._change_plan_options(
+                self.plan_essentiel, self.env["depanssur.option"], date(2026, 1, 10)
+            )
+            self.assertEqual(data["downgrade"].pending_change_date, DAY)
+            # a new coverage year on DAY (counters reset)
+            data["anniversary"] = self._subscribe(
+                partner=self._partner("Chloé Anniversaire"),
+                date_start="2025-02-01",
+                next_billing_date="2026-02-01",
+            )
+            # anniversary in 30 days: the renewal notice
+            data["renewal"] = self._subscribe(
+                partner=self._partner("Denis Renouvellement"),
+                date_start="2025-03-03",
+                next_billing_date="2026-03-03",
+            )
+            # a termination effective on DAY
+            data["leaving"] = self._subscribe(
+                partner=self._partner("Emma Départ"),
+                date_start="2025-06-01",
+                next_billing_date="2026-02-01",
+            )
+            data["leaving"]._terminate("client_request", date(2026, 1, 31))
+            # three more February invoices (five to invoice on DAY)
+            data["due"] = data["downgrade"] | data["anniversary"]
+            for index in range(3):
+                data["due"] |= self._subscribe(
+                    partner=self._partner(f"Client Facture {index}"),
+                    date_start="2026-01-01",
+                    next_billing_date="2026-02-01",
+                )
+            # an unpaid invoice of 25 January: D+7 on DAY
+            data["unpaid"] = self._subscribe(
+                partner=self._partner("Fanny Impayé"), date_start="2026-01-25"
+            )
+        with freeze_time("2026-01-25"):
+            data["unpaid"]._invoice_due_periods(date(2026, 1, 25))
+        self.assertEqual(len(data["unpaid"].invoice_ids), 1)
+        # an issued credit note whose refund was paid: "refunded" at the next run
+        with freeze_time("2026-01-20"):
+            note = self.env["depanssur.credit.note"].create(
+                {
+                    "partner_id": self.client.id,
+                    "reason": "commercial_gesture",
+                    "line_ids": [
+                        Command.create(
+                            {"name": "Geste commercial", "quantity": 1, "price_unit": 20}
+                        )
+                    ],
+                }
+            )
+            note.action_submit()
+            note.with_user(self.user_accounting).action_issue()
+            self.env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=note.move_id.ids
+            ).create({"payment_date": "2026-01-20"})._create_payments()
+        self.assertEqual(note.state, "issued")
+        data["note"] = note
+        # a webhook event received and not processed yet
+        data["event"] = self.env["depanssur.webhook.event"].create(
+            {
+                "webhook_id": "msg_cron_runner",
+                "event_type": "payment.succeeded",
+                "occurred_at": "2026-01-31 08:00:00",
+                "payload": {
+                    "data": {
+                        "subscription": data["downgrade"].name,
+                        "amount": "14.90",
+                        "currency": "EUR",
+                    }
+                },
+            }
+        )
+        return data
+
+    def _february_invoices(self, subscription):
+        return subscription.invoice_ids.filtered(
+            lambda m: m.depanssur_period_start == DAY and m.depanssur_invoice_kind == "period"
+        )
+
+    def _assert_daily_effects(self, data):
+        self.assertEqual(data["leaving"].state, "terminated")
+        self.assertEqual(data["downgrade"].plan_id, self.plan_essentiel)
+        self.assertFalse(data["downgrade"].pending_change_date)
+        self.assertEqual(data["waiting"].state, "active")
+        self.assertIn(DAY, data["anniversary"].usage_ids.mapped("year_start"))
+        self.assertEqual(data["renewal"].anniversary_notice_year, 2026)
+        for subscription in data["due"]:
+            self.assertEqual(len(self._february_invoices(subscription)), 1, subscription.name)
+        # the downgrade applied before invoicing: February at the new price
+        self.assertAlmostEqual(self._february_invoices(data["downgrade"]).amount_total, 9.90)
+        usage = data["waiting"].usage_ids.filtered(lambda u: not u.option_id)
+        self.assertTrue(usage.alert_80_sent)
+        case = self.env["depanssur.dunning.case"].search(
+            [("subscription_id", "=", data["unpaid"].id)]
+        )
+        self.assertEqual(case.action_ids.level_id.mapped("days_after"), [0, 3, 7])
+        self.assertEqual(set(case.action_ids.mapped("date")), {DAY}, "the run's day")
+        self.assertEqual(data["note"].state, "refunded")
+        self.assertEqual(data["event"].state, "processed")
+        self.assertTrue(data["former"].with_context(active_test=False).depanssur_anonymized)
+
+    # ------------------------------------------------------------
+    # Daily run
+    # ------------------------------------------------------------
+
+    def test_daily_run_through_the_cron_runner(self):
+        data = self._daily_data()
+        self._trigger(self.daily, DAY)
+        traces = self._traces("daily", DAY)
+        self.assertEqual(
+            self._final(traces),
+            {code: ["done"] for code in DAILY_STEPS},
+            traces.mapped(lambda t: (t.name, t.state, t.message)),
+        )
+        for trace in traces:
+            self.assertGreater(trace.record_count, 0, f"{trace.name} had work to do")
+        self._assert_daily_effects(data)
+        self.assertFalse(self._ready(self.daily), "fully done: next call tomorrow")
+        self.assertEqual(self.daily.failure_count, 0)
+        # the same day again (a manual "Run"): a new run, which has nothing left to do
+        self._trigger(self.daily, DAY)
+        again = self._traces("daily", DAY) - traces
+        self.assertEqual(self._final(again), {code: ["done"] for code in DAILY_STEPS})
+        self.assertEqual(sum(again.mapped("record_count")), 0, again.mapped("name"))
+
+    def test_failing_step_is_traced_and_the_others_run(self):
+        data = self._daily_data()
+        Jobs = self.env.registry["depanssur.jobs"]
+
+        def broken_cap_alerts(model, day=None):
+            model.env["res.partner"].create({"name": "Half-done work"})
+            raise RuntimeError("cap alerts exploded")
+
+        with (
+            patch.object(Jobs, "_cron_cap_alerts", broken_cap_alerts),
+            self.assertLogs(JOB_RUN_LOGGER, "ERROR") as logs,
+        ):
+            self._trigger(self.daily, DAY)
+        self.assertIn("Cap alerts", logs.output[0])
+        traces = self._traces("daily", DAY)
+        expected = {code: ["done"] for code in DAILY_STEPS}
+        expected["cap_alerts"] = ["failed"]
+        self.assertEqual(self._final(traces), expected)
+        failed = traces.filtered(lambda t: t.state == "failed")
+        self.assertIn("cap alerts exploded", failed.message)
+        # the failing step was rolled back, its trace committed, the steps after it ran
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Half-done work")]))
+        usage = data["waiting"].usage_ids.filtered(lambda u: not u.option_id)
+        self.assertFalse(usage.alert_80_sent)
+        case = self.env["depanssur.dunning.case"].search(
+            [("subscription_id", "=", data["unpaid"].id)]
+        )
+        self.assertEqual(len(case.action_ids), 3)
+        self.assertEqual(data["note"].state, "refunded")
+        self.assertEqual(data["event"].state, "processed")
+        self.assertTrue(data["former"].with_context(active_test=False).depanssur_anonymized)
+        self.assertFalse(self._ready(self.daily))
+
+    def test_run_cut_by_the_time_limit_resumes_on_the_next_run(self):
+        """A tiny time budget: ``MIN_TIME_PER_JOB = 0`` (every ``_commit_progress`` answers "no
+        time left") and ``MIN_RUNS_PER_JOB = 1`` (the runner does not call the job again in the
+        same run); invoicing goes by batches of two, so it is cut after its first batch."""
+        data = self._daily_data()
+        Subscription = self.env.registry["depanssur.subscription"]
+        invoice_due = Subscription._cron_invoice_due
+
+        def in_pairs(model, day=None, batch_size=200):
+            return invoice_due(model, day, batch_size=2)
+
+        with (
+            patch.object(Subscription, "_cron_invoice_due", in_pairs),
+            patch.object(ir_cron, "MIN_TIME_PER_JOB", 0),
+            patch.object(ir_cron, "MIN_RUNS_PER_JOB", 1),
+        ):
+            runs = 0
+            while runs < len(DAILY_STEPS):
+                runs += 1
+                before = self._traces("daily", DAY)
+                self._trigger(self.daily, DAY)
+                new = self._traces("daily", DAY) - before
+                self.assertEqual(len(new), 1, "one step (or one batch) per run")
+                self.assertTrue(self._ready(self.daily), "cut: rescheduled at once")
+                if new.step == "invoicing":
+                    break
+        self.assertEqual(runs, 6, "five steps done, one run each, then invoicing cut")
+        self.assertEqual(new.state, "interrupted")
+        invoiced = data["due"].filtered(self._february_invoices)
+        self.assertEqual(len(invoiced), 2, "the first batch is committed, the rest waits")
+        self.assertFalse(
+            self.env["depanssur.dunning.case"].search([("subscription_id", "=", data["unpaid"].id)])
+        )
+        self.assertEqual(data["note"].state, "issued", "the steps after it have not run yet")
+
+        # the next run comes the day after: it first finishes the cut run, for its own day
+        with patch.object(Subscription, "_cron_invoice_due", in_pairs):
+            self._trigger(self.daily, NEXT_DAY)
+        traces = self._traces("daily", DAY)
+        self.assertEqual(self._final(traces), {code: ["done"] for code in DAILY_STEPS})
+        self.assertEqual(
+            traces.filtered(lambda t: t.step == "invoicing").mapped("state"),
+            ["interrupted", "done"],
+        )
+        self._assert_daily_effects(data)  # each invoice once, dunning dated DAY, ...
+        self.assertEqual(
+            self._final(self._traces("daily", NEXT_DAY)), {code: ["done"] for code in DAILY_STEPS}
+        )
+        for subscription in data["due"]:
+            self.assertEqual(len(subscription.invoice_ids), 1, "nothing invoiced twice")
+        self.assertFalse(self._ready(self.daily))
+
+    def test_outside_a_cron_run_nothing_is_committed(self):
+        """A direct call (shell, test, another method) commits nothing: the caller's transaction
+        decides; a failing step is still isolated (savepoint) and traced."""
+        data = self._daily_data()
+        Jobs = self.env.registry["depanssur.jobs"]
+
+        def broken_cap_alerts(model, day=None):
+            raise RuntimeError("cap alerts exploded")
+
+        with (
+            patch.object(type(self.env.cr), "commit", side_effect=AssertionError("commit")),
+            patch.object(Jobs, "_cron_cap_alerts", broken_cap_alerts),
+            self.assertLogs(JOB_RUN_LOGGER, "ERROR"),
+            freeze_time("2026-02-01 10:00:00"),
+        ):
+            traces = self.env["depanssur.jobs"]._cron_daily(DAY)
+        expected = {code: ["done"] for code in DAILY_STEPS}
+        expected["cap_alerts"] = ["failed"]
+        self.assertEqual(self._final(traces), expected)
+        self.assertEqual(data["leaving"].state, "terminated")
+        self.assertEqual(data["event"].state, "processed")
+
+    # ------------------------------------------------------------
+    # Weekly run and webhook processing
+    # ------------------------------------------------------------
+
+    def test_weekly_run_through_the_cron_runner(self):
+        with freeze_time("2026-01-10"):
+            subscription = self._subscribe(date_start="2026-01-01")
+        dossier = self.env["depanssur.dossier"].create(
+            {
+                "subscription_id": subscription.id,
+                "category_id": self.cat_plumbing.id,
+                "incident_date": "2026-02-01",
+                "declaration_date": "2026-02-01 10:00:00",
+                "nps_score": 3,
+                "nps_comment": "Technicien en retard",
+                "nps_date": "2026-02-05 10:00:00",
+            }
+        )
+        self._subscribe(partner=self._partner("Sans Consentement"), date_start="2026-01-01")
+        self._trigger(self.weekly, WEEK_DAY)
+        traces = self._traces("weekly", WEEK_DAY)
+        self.assertEqual(self._final(traces), {code: ["done"] for code in WEEKLY_STEPS})
+        for trace in traces:
+            self.assertGreater(trace.record_count, 0, f"{trace.name} had work to do")
+        self.assertEqual(len(dossier.activity_ids), 1)
+        self.assertTrue(dossier.nps_callback_planned)
+        quality = traces.filtered(lambda t: t.step == "data_quality")
+        self.assertIn("Clients without any consent record", quality.message)
+        digest = self.env["mail.mail"].search([("subject", "like", "weekly digest")])
+        self.assertEqual(len(digest), 1)
+        self.assertIn("Technicien en retard", digest.body_html)
+        self.assertEqual(
+            self.env["depanssur.kpi.snapshot"].search_count([("date", "=", WEEK_DAY)]),
+            self.env["res.company"].search_count([]),
+        )
+        self.assertFalse(self._ready(self.weekly))
+        # a weekly run cut on Monday and finished on Tuesday stays Monday's run
+        self.Run.search([("job", "=", "weekly"), ("step", "=", "digest")]).unlink()
+        self._trigger(self.weekly, date(2026, 2, 10))
+        self.assertFalse(self._traces("weekly", date(2026, 2, 10)))
+        self.assertEqual(
+            self._final(self._traces("weekly", WEEK_DAY)),
+            {code: ["done"] for code in WEEKLY_STEPS},
+        )
+        self.assertEqual(
+            len(self.env["mail.mail"].search([("subject", "like", "weekly digest")])), 2
+        )
+
+    def test_webhook_cron_through_the_cron_runner(self):
+        with freeze_time("2026-01-10"):
+            subscription = self._subscribe(date_start="2026-01-01")
+            subscription._invoice_due_periods(date(2026, 1, 1))
+        invoice = subscription.invoice_ids
+        events = self.env["depanssur.webhook.event"].create(
+            [
+                {
+                    "webhook_id": f"msg_runner_{index}",
+                    "event_type": "payment.failed",
+                    "occurred_at": "2026-01-05 06:00:00",
+                    "payload": {
+                        "data": {
+                            "subscription": subscription.name,
+                            "amount": "9.90",
+                            "currency": "EUR",
+                            "invoice": invoice.name,
+                        }
+                    },
+                }
+                for index in range(3)
+            ]
+        )
+        self._trigger(self.webhook_cron, date(2026, 1, 5))
+        self.assertEqual(set(events.mapped("state")), {"processed"})
+        case = self.env["depanssur.dunning.case"].search(
+            [("subscription_id", "=", subscription.id)]
+        )
+        self.assertEqual(len(case), 1, "three deliveries of a failure, one case")
+        self.assertEqual(case.source, "payment_failed")
+        self.assertFalse(self._ready(self.webhook_cron))
