@@ -177,21 +177,17 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
 
     def test_weekly_run_detractors_digest_quality(self):
         subscription = self._subscribe(date_start="2026-01-01")
-        dossier = (
-            self.env["depanssur.dossier"]
-            .with_context(depanssur_state_change=True)
-            .create(
-                {
-                    "subscription_id": subscription.id,
-                    "category_id": self.cat_plumbing.id,
-                    "incident_date": "2026-02-01",
-                    "declaration_date": "2026-02-01 10:00:00",
-                    "state": "done",
-                    "nps_score": 3,
-                    "nps_comment": "Technicien en retard",
-                    "nps_date": "2026-02-05 10:00:00",
-                }
-            )
+        dossier = self.env["depanssur.dossier"].create(
+            {
+                "subscription_id": subscription.id,
+                "category_id": self.cat_plumbing.id,
+                "incident_date": "2026-02-01",
+                "declaration_date": "2026-02-01 10:00:00",
+                "state": "done",
+                "nps_score": 3,
+                "nps_comment": "Technicien en retard",
+                "nps_date": "2026-02-05 10:00:00",
+            }
         )
         bad = self.env["res.partner"].create(
             {"name": "Sans consentement", "street": "2 rue", "zip": "69001", "city": "Lyon"}

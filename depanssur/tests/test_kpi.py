@@ -139,7 +139,7 @@ class TestKpi(DepanssurCase):
         (invoice | refund).line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"
         ).reconcile()
-        Dossier = self.env["depanssur.dossier"].with_context(depanssur_state_change=True)
+        Dossier = self.env["depanssur.dossier"]
         for score, covered in ((10, 120), (9, 0), (6, 0), (8, 0)):
             Dossier.create(
                 {
