@@ -9,6 +9,7 @@ from . import (
     test_kpi,
     test_partner,
     test_security,
+    test_signup,
     test_subscription,
     test_ui,
     test_webhook,
