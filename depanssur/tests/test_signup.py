@@ -436,6 +436,33 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         ]
         self.assertEqual(after, before, "the form's name and email are not written on the client")
 
+    def test_unconfirmed_sign_ups_expire(self):
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        path, token = self._confirm_link(subscription)
+        self.env.cr.execute(
+            "UPDATE depanssur_subscription SET create_date = now() - interval '31 days' "
+            "WHERE id = %s",
+            (subscription.id,),
+        )
+        self.env.invalidate_all()
+        self.env["depanssur.signup"]._gc_unconfirmed_signups()
+        self.assertEqual(subscription.state, "cancelled")
+        page = self.url_open(f"{path}?token={token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn(f'action="{path}"', page.text, "no button on a cancelled sign-up")
+        csrf, _key = self._form()
+        response = self.url_open(path, data={"csrf_token": csrf, "token": token})
+        self.assertEqual(response.status_code, 410)
+        self.assertEqual(subscription.state, "cancelled")
+        self.assertFalse(self._moves(subscription))
+        # the rate-limit counter keeps a day of attempts
+        Attempt = self.env["depanssur.signup.attempt"]
+        self.assertTrue(Attempt.search_count([("ip", "=", "127.0.0.1")]))
+        self.env.cr.execute("UPDATE depanssur_signup_attempt SET date = now() - interval '2 days'")
+        Attempt._gc_old_attempts()
+        self.assertFalse(Attempt.search_count([]))
+
     def test_model_refuses_a_foreign_partner_on_the_web(self):
         Signup = self.env["depanssur.signup"]
         with self.assertRaises(AccessError):
