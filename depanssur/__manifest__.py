@@ -29,6 +29,7 @@
         "data/mail_template_data.xml",
         "data/sms_template_data.xml",
         "data/depanssur_dunning_data.xml",
+        "data/depanssur_signup_data.xml",
         "views/depanssur_consent_views.xml",
         "views/depanssur_plan_views.xml",
         "wizards/depanssur_subscription_wizard_views.xml",

@@ -1,35 +1,24 @@
-"""The public sign-up ("Souscrire un abonnement"): form → summary → confirmation.
+"""The public sign-up ("Souscrire un abonnement"): form → summary → sign-up → email confirmation.
 
-Nothing is created before the confirmation. The summary carries the validated answers back in a
-signed token (HMAC with the database secret), so they cannot be altered in between; the form's
-idempotency key makes a double submit land on the same subscription.
+The controller checks the request (per-IP rate limit, captcha hook, honeypot, the shape of each
+answer) and calls ``depanssur.signup``, which validates the answers and decides everything else:
+nothing is created before the summary is confirmed; an anonymous visitor's sign-up stays a draft
+without invoice until the link emailed to the address is answered (by POST: GET only shows the
+button); an existing client is never written onto. The summary carries the answers back signed, and
+the form's idempotency key makes a double submit land on the same subscription.
 """
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 import uuid
 
 from odoo import fields
-from odoo.exceptions import ValidationError
-from odoo.fields import Command
+from odoo.exceptions import UserError, ValidationError
 from odoo.http import Controller, request, route
-from odoo.tools import email_normalize
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
+from ..models.depanssur_signup import CONSENT_TEXTS, TERMS_TEXT, SignupError
+from ..rules.signup import ascii_int
 
-TERMS_TEXT = (
-    "J'ai lu et j'accepte les conditions générales de vente et la notice d'information "
-    "de l'abonnement dépannage."
-)
-CONSENT_TEXTS = {
-    "marketing_email": "J'accepte de recevoir les offres de Depanssur par email.",
-    "marketing_sms": "J'accepte de recevoir les offres de Depanssur par SMS.",
-    "phone_canvassing": "J'accepte d'être contacté(e) par téléphone pour des offres.",
-    "partner_offers": "J'accepte de recevoir les offres des partenaires de Depanssur.",
-}
 FIELDS = (
     "plan_id",
     "civility",
@@ -45,93 +34,85 @@ FIELDS = (
     "billing_city",
     "idempotency_key",
 )
+CAPTCHA_ACTION = "depanssur_signup"  # the forms' data-captcha: reCAPTCHA/Turnstile add a token
+MAX_OPTIONS = 20
+_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 class DepanssurSignup(Controller):
     def _plans(self):
-        return request.env["depanssur.plan"].sudo().search([])
-
-    def _sign(self, payload):
-        secret = request.env["ir.config_parameter"].sudo().get_param("database.secret")
-        raw = json.dumps(payload, sort_keys=True).encode()
-        digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        return base64.urlsafe_b64encode(raw).decode() + "." + digest
-
-    def _unsign(self, token):
-        secret = request.env["ir.config_parameter"].sudo().get_param("database.secret")
-        try:
-            raw_b64, digest = token.rsplit(".", 1)
-            raw = base64.urlsafe_b64decode(raw_b64.encode())
-        except (ValueError, TypeError):
-            return None
-        expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, digest):
-            return None
-        return json.loads(raw)
-
-    def _validate(self, post, option_ids):
-        """(clean values, errors by field) — every message in French, next to its field."""
-        env = request.env
-        _ = env._
-        errors = {}
-        values = {name: (post.get(name) or "").strip() for name in FIELDS}
-        plan = (
-            env["depanssur.plan"]
+        return (
+            request.env["depanssur.plan"]
             .sudo()
-            .browse(int(values["plan_id"]) if values["plan_id"].isdigit() else 0)
-            .exists()
+            .search([("company_id", "=", request.env.company.id)])
         )
-        if not plan:
-            errors["plan_id"] = _("Choose a plan.")
-        options = env["depanssur.option"].sudo().browse(option_ids).exists()
-        if plan and options - plan.allowed_option_ids:
-            errors["option_ids"] = _("This option is not available with the chosen plan.")
-        if values["civility"] not in ("mr", "mrs"):
-            errors["civility"] = _("Tell us your civility.")
-        for name, label in (
-            ("first_name", _("Enter your first name.")),
-            ("last_name", _("Enter your last name.")),
-        ):
-            if not values[name]:
-                errors[name] = label
-            elif len(values[name]) > 100:
-                errors[name] = _("This field is too long.")
-        if not email_normalize(values["email"]):
-            errors["email"] = _("Invalid email address.")
-        try:
-            values["mobile"] = env["res.partner"]._depanssur_normalize_phone(values["mobile"])
-        except (ValidationError, AttributeError):
-            errors["mobile"] = _("Invalid mobile number (e.g. 06 12 34 56 78).")
-        if not values["street"]:
-            errors["street"] = _("Enter the address of the home to cover.")
-        if not re.fullmatch(r"\d{5}", values["zip"]):
-            errors["zip"] = _("Invalid zip code (5 digits).")
-        if not values["city"]:
-            errors["city"] = _("Enter the city.")
-        billing_ok = (
-            values["billing_street"]
-            and values["billing_city"]
-            and re.fullmatch(r"\d{5}", values["billing_zip"])
+
+    def _own_partner(self):
+        """The signed-in portal user's partner (proof of who signs up), else an empty record."""
+        user = request.env.user
+        return user.partner_id if user._is_portal() else request.env["res.partner"]
+
+    def _answers(self, post):
+        """The form's answers as plain values: the request's shape, nothing decided yet."""
+        answers = {name: post[name] if isinstance(post.get(name), str) else "" for name in FIELDS}
+        answers["option_ids"] = request.httprequest.form.getlist("option_ids")[:MAX_OPTIONS]
+        answers["consents"] = [p for p, _label in CONSENT_PURPOSES if post.get(f"consent_{p}")]
+        answers["billing_different"] = bool(post.get("billing_different"))
+        answers["terms_accepted"] = bool(post.get("terms"))
+        return answers
+
+    def _form_values(self, answers):
+        """The answers as the form template shows them again."""
+        values = dict(answers)
+        values["option_ids"] = [ascii_int(str(v)) for v in answers.get("option_ids") or []]
+        return values
+
+    def _expired(self):
+        return self._render_form(
+            errors={"form": request.env._("Session expired, please start again.")}, status=400
         )
-        if post.get("billing_different") and not billing_ok:
-            errors["billing"] = _("Incomplete billing address.")
-        if not post.get("terms"):
-            errors["terms"] = _("You must accept the terms and conditions to subscribe.")
-        values["option_ids"] = options.ids
-        values["billing_different"] = bool(post.get("billing_different"))
-        values["consents"] = [p for p, _label in CONSENT_PURPOSES if post.get(f"consent_{p}")]
-        return values, errors, plan, options
+
+    def _guard(self, values=None, captcha=True):
+        """The answer refusing this POST (rate limit, captcha), or None to go on."""
+        Attempt = request.env["depanssur.signup.attempt"].sudo()
+        if not Attempt._check_rate_limit(request.httprequest.remote_addr):
+            retry_after = Attempt._retry_after()
+            response = request.render(
+                "depanssur.signup_rate_limited",
+                {"retry_minutes": max(retry_after // 60, 1)},
+                status=429,
+            )
+            response.headers["Retry-After"] = str(retry_after)
+            return response
+        if captcha:
+            # a no-op unless a captcha module (google_recaptcha, website_cf_turnstile) is set up
+            try:
+                request.env["ir.http"]._verify_request_recaptcha_token(CAPTCHA_ACTION)
+            except (UserError, ValidationError) as error:
+                return self._render_form(values, {"form": error.args[0]}, status=400)
+        return None
 
     def _render_form(self, values=None, errors=None, status=200):
+        if not values:
+            values = {"idempotency_key": uuid.uuid4().hex, "option_ids": []}
+            partner = self._own_partner()
+            if partner:  # a signed-in client signs up in their own name
+                values.update(
+                    {
+                        name: partner[name] or ""
+                        for name in ("civility", "first_name", "last_name", "email", "mobile")
+                    }
+                )
         return request.render(
             "depanssur.signup_form",
             {
                 "plans": self._plans(),
-                "values": values or {"idempotency_key": uuid.uuid4().hex, "option_ids": []},
+                "values": values,
                 "errors": errors or {},
                 "consent_texts": CONSENT_TEXTS,
                 "purposes": CONSENT_PURPOSES,
                 "terms_text": TERMS_TEXT,
+                "own_partner": self._own_partner(),
             },
             status=status,
         )
@@ -147,122 +128,112 @@ class DepanssurSignup(Controller):
 
     @route("/abonnement/recapitulatif", type="http", auth="public", methods=["POST"], website=True)
     def signup_summary(self, **post):
+        answers = self._answers(post)
+        if refused := self._guard(self._form_values(answers)):
+            return refused
         if post.get("website"):  # honeypot: humans never see this field
             return request.make_response("", status=400)
-        option_ids = [int(v) for v in request.httprequest.form.getlist("option_ids") if v.isdigit()]
-        values, errors, plan, options = self._validate(post, option_ids)
+        if not _KEY.fullmatch(answers["idempotency_key"]):
+            return self._expired()
+        Signup = request.env["depanssur.signup"].sudo()
+        clean, errors = Signup._signup_check(answers, "web_form", self._own_partner())
         if errors:
-            return self._render_form(values, errors, status=400)
-        today = fields.Date.context_today(plan)
+            return self._render_form(self._form_values(answers), errors, status=400)
+        plan, options, start = clean["plan"], clean["options"], clean["date_start"]
         return request.render(
             "depanssur.signup_summary",
             {
-                "values": values,
+                "values": clean,
                 "plan": plan,
                 "options": options,
                 "monthly": plan.monthly_price + sum(options.mapped("monthly_price")),
-                "start": today,
-                "carence_end": fields.Date.add(today, days=plan.carence_days),
-                "token": self._sign(values),
+                "start": start,
+                "carence_end": fields.Date.add(start, days=plan.carence_days),
+                "token": Signup._signup_sign_summary(answers),
                 "consent_texts": CONSENT_TEXTS,
+                "own_partner": self._own_partner(),
             },
         )
 
     @route("/abonnement/confirmer", type="http", auth="public", methods=["POST"], website=True)
     def signup_confirm(self, token="", **_kw):
-        values = self._unsign(token)
-        if not values:
+        Signup = request.env["depanssur.signup"].sudo()
+        answers = Signup._signup_read_summary(token)
+        if refused := self._guard(answers and self._form_values(answers)):
+            return refused
+        if not answers or not _KEY.fullmatch(str(answers.get("idempotency_key"))):
+            return self._expired()
+        values = dict(
+            answers, signup_key=answers["idempotency_key"], ip=request.httprequest.remote_addr
+        )
+        try:
+            with request.env.cr.savepoint():
+                subscription = Signup._signup(values, "web_form", partner=self._own_partner())
+        except SignupError as error:
+            return self._render_form(self._form_values(answers), error.errors, status=400)
+        except (UserError, ValidationError) as error:
             return self._render_form(
-                errors={"form": request.env._("Session expired, please start again.")}, status=400
+                self._form_values(answers), {"form": error.args[0]}, status=400
             )
-        env = request.env
-        Subscription = env["depanssur.subscription"].sudo()
-        existing = Subscription.search([("signup_key", "=", values["idempotency_key"])], limit=1)
-        if existing:  # a double submit: the same subscription, nothing created twice
-            return self._confirmation(existing)
-        post = dict(values, terms="1", **{f"consent_{p}": "1" for p in values["consents"]})
-        _values, errors, plan, options = self._validate(post, values["option_ids"])
-        if errors:
-            return self._render_form(values, errors, status=400)
-        Partner = env["res.partner"].sudo()
-        partner = Partner._depanssur_find_client(values["email"], values["mobile"])
-        identity = {
-            "civility": values["civility"],
-            "first_name": values["first_name"],
-            "last_name": values["last_name"],
-            "email": values["email"],
-            "mobile": values["mobile"],
-            "street": values["street"],
-            "zip": values["zip"],
-            "city": values["city"],
-            "country_id": env.ref("base.fr").id,
-            "lang": "fr_FR" if env["res.lang"]._lang_get("fr_FR") else env.lang,
-        }
-        if partner:
-            partner.write({k: v for k, v in identity.items() if k not in ("street", "zip", "city")})
-            home = Partner.create(
-                {
-                    "parent_id": partner.id,
-                    "type": "other",
-                    "name": values["street"],
-                    **{k: identity[k] for k in ("street", "zip", "city", "country_id")},
-                }
+        if subscription.state == "draft":
+            return request.render(
+                "depanssur.signup_pending",
+                {"subscription": subscription, "email": subscription.partner_id.email},
             )
-        else:
-            partner = Partner.create(identity)
-            home = partner
-        if values["billing_different"]:
-            Partner.create(
-                {
-                    "parent_id": partner.id,
-                    "type": "invoice",
-                    "name": values["billing_street"],
-                    "street": values["billing_street"],
-                    "zip": values["billing_zip"],
-                    "city": values["billing_city"],
-                    "country_id": env.ref("base.fr").id,
-                }
-            )
-        now = fields.Datetime.now()
-        ip = request.httprequest.remote_addr
-        consents = [
-            {
-                "partner_id": partner.id,
-                "purpose": purpose,
-                "state": "given" if purpose in values["consents"] else "withdrawn",
-                "source": "web_form",
-                "date": now,
-                "ip_address": ip,
-                "proof_text": f"{CONSENT_TEXTS[purpose]} — "
-                + ("case cochée" if purpose in values["consents"] else "case non cochée"),
-                "user_id": env.ref("base.user_root").id,
-            }
-            for purpose, _label in CONSENT_PURPOSES
-        ]
-        env["depanssur.consent"].sudo().create(consents)
-        today = fields.Date.context_today(partner)
-        subscription = Subscription.create(
-            {
-                "partner_id": partner.id,
-                "risk_address_id": home.id,
-                "plan_id": plan.id,
-                "date_start": today,
-                "signup_key": values["idempotency_key"],
-                "option_line_ids": [
-                    Command.create({"option_id": option.id, "date_start": today})
-                    for option in options
-                ],
-            }
+        if subscription.state == "cancelled":
+            return self._expired()
+        return self._confirmation(subscription)
+
+    @route(
+        "/abonnement/valider/<int:subscription_id>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        website=True,
+        sitemap=False,
+    )
+    def signup_validate_page(self, subscription_id, token="", **_kw):
+        """The page of the emailed link: a button; a GET never changes anything."""
+        subscription = (
+            request.env["depanssur.signup"].sudo()._signup_from_token(subscription_id, token)
         )
-        subscription.message_post(
-            body=env._(
-                "Subscribed on the website (IP %(ip)s). Terms accepted: “%(terms)s”",
-                ip=ip,
-                terms=TERMS_TEXT,
-            )
+        if not subscription:
+            raise request.not_found()
+        return request.render(
+            "depanssur.signup_validate", {"subscription": subscription, "token": token}
         )
-        subscription.action_confirm()
-        subscription._invoice_due_periods(today)
+
+    @route(
+        "/abonnement/valider/<int:subscription_id>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+        sitemap=False,
+    )
+    def signup_validate(self, subscription_id, token="", **_kw):
+        """The client answers the emailed link: the sign-up becomes real."""
+        if refused := self._guard(captcha=False):
+            return refused
+        Signup = request.env["depanssur.signup"].sudo()
+        subscription = Signup._signup_from_token(subscription_id, token)
+        if not subscription:
+            return request.render(
+                "depanssur.signup_validate", {"subscription": subscription}, status=403
+            )
+        if subscription.state == "cancelled":
+            return request.render(
+                "depanssur.signup_validate", {"subscription": subscription}, status=410
+            )
+        try:
+            with request.env.cr.savepoint():
+                Signup._signup_activate(subscription, proof="email")
+        except (UserError, ValidationError) as error:
+            return request.render(
+                "depanssur.signup_validate",
+                {"subscription": subscription, "token": token, "error": error.args[0]},
+                status=409,
+            )
         return self._confirmation(subscription)
 
     def _confirmation(self, subscription):

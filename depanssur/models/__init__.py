@@ -13,6 +13,8 @@ from . import (
     depanssur_kpi,
     depanssur_option,
     depanssur_plan,
+    depanssur_signup,
+    depanssur_signup_attempt,
     depanssur_subscription,
     depanssur_subscription_line,
     depanssur_webhook_event,

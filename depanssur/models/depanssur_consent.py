@@ -121,6 +121,9 @@ class DepanssurConsent(models.Model):
         lifts it. Transactional messages ignore these blacklists only where Odoo allows it."""
         for consent in self.sorted("date"):
             partner = consent.partner_id
+            keep = self.env.context.get("depanssur_consent_keep_blacklist")
+            if keep and consent.state == "given":
+                continue  # an unproven sign-up (public form) never lifts an opt-out
             if consent.purpose == "marketing_sms":
                 numbers = list(
                     {partner._phone_format(number=n) for n in (partner.mobile, partner.phone) if n}

@@ -1413,6 +1413,8 @@ class DepanssurSubscription(models.Model):
             case = Case._open_for(self, invoice, event.occurred_at.date(), source="payment_failed")
             case._depanssur_notify("dunning.payment_failed")
         else:
+            if self.state == "draft" and self.signup_key:  # an unconfirmed web sign-up, now paid
+                self.env["depanssur.signup"]._signup_activate(self, proof="payment")
             domain = [("subscription_id", "=", self.id), ("state", "!=", "closed")]
             if invoice:
                 domain.append(("invoice_id", "=", invoice.id))

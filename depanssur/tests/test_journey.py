@@ -48,7 +48,8 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
             re.findall(r'invalid-feedback d-block">([^<]*)', response.text),
         )
         self.assertIn("Récapitulatif", response.text)
-        self.assertIn("14,80", response.text)  # 9.90 + 4.90 per month
+        # 9.90 + 4.90 per month, in the page's language (14,80 in French, 14.80 in English)
+        self.assertRegex(response.text, r"14[.,]80")
         self.assertFalse(
             self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")]),
             "nothing is created before the confirmation",
@@ -58,23 +59,20 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         confirm = {"csrf_token": csrf2, "token": token}
         response = self.url_open("/abonnement/confirmer", data=confirm)
         self.assertEqual(response.status_code, 200, response.text[:500])
-        self.assertIn("abonnement est confirmé", response.text)
+        self.assertIn("o_depanssur_signup_pending", response.text)
         partner = self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
         self.assertEqual(len(partner), 1)
         self.assertEqual((partner.mobile, partner.civility), ("+33781345678", "mrs"))
         subscription = self.env["depanssur.subscription"].search([("partner_id", "=", partner.id)])
         self.assertEqual(len(subscription), 1)
-        self.assertEqual(subscription.state, "carence")
+        self.assertEqual(subscription.state, "draft", "real once the email is confirmed")
+        self.assertFalse(subscription.invoice_ids)
         self.assertEqual(subscription.option_line_ids.option_id, self.option_appliances)
-        self.assertEqual(len(subscription.invoice_ids), 1)
         consents = partner.depanssur_consent_ids
-        self.assertEqual(len(consents), 4)
-        self.assertEqual(set(consents.mapped("source")), {"web_form"})
-        self.assertTrue(all(c.ip_address and c.proof_text for c in consents))
-        self.assertEqual(partner.consent_marketing_sms, "given")
-        self.assertEqual(partner.consent_marketing_email, "withdrawn")
-        subjects = subscription.message_ids.mapped(lambda m: m.subject or m.body)
-        self.assertTrue([s for s in subjects if "Bienvenue" in s], subjects)
+        self.assertEqual(consents.mapped("purpose"), ["marketing_sms"], "only the ticked box")
+        self.assertEqual((consents.source, consents.state), ("web_form", "given"))
+        self.assertTrue(consents.ip_address and consents.proof_text)
+        self.assertEqual(partner.consent_marketing_email, "none")
         # a double submit lands on the same subscription
         again = self.url_open("/abonnement/confirmer", data=confirm)
         self.assertEqual(again.status_code, 200)
@@ -82,6 +80,23 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(
             self.env["depanssur.subscription"].search_count([("partner_id", "=", partner.id)]), 1
         )
+        # the emailed link, answered by POST, makes it real
+        mail = self.env["mail.mail"].search(
+            [("model", "=", "depanssur.subscription"), ("res_id", "=", subscription.id)]
+        )
+        path = re.search(r'href="[^"]*(/abonnement/valider/[^"]+)"', mail.body_html).group(1)
+        page = self.url_open(path.replace("&amp;", "&"))
+        self.assertEqual(page.status_code, 200)
+        csrf3 = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        token3 = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+        response = self.url_open(path.split("?")[0], data={"csrf_token": csrf3, "token": token3})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_depanssur_subscription_number", response.text)
+        self.env.invalidate_all()
+        self.assertEqual(subscription.state, "carence")
+        self.assertEqual(len(subscription.invoice_ids), 1)
+        subjects = subscription.message_ids.mapped(lambda m: m.subject or m.body)
+        self.assertTrue([s for s in subjects if "Bienvenue" in s], subjects)
 
     def test_each_validation_error(self):
         _html, csrf, key = self._form()
@@ -211,6 +226,7 @@ class TestPortalAndWizard(HttpCase, DepanssurSubscriptionCase):
         action = wizard.action_confirm()
         subscription = self.env["depanssur.subscription"].browse(action["res_id"])
         self.assertEqual(subscription.state, "carence")
+        self.assertEqual(subscription.invoice_ids.mapped("state"), ["posted"])
         partner = subscription.partner_id
         self.assertEqual(partner.name, "Karim Haddad")
         consent = partner.depanssur_consent_ids

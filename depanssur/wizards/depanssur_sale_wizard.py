@@ -1,6 +1,4 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
-from odoo.fields import Command
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
 
@@ -34,6 +32,13 @@ class DepanssurSaleWizard(models.TransientModel):
     consent_phone_canvassing = fields.Boolean(string="Accepts phone canvassing")
     consent_partner_offers = fields.Boolean(string="Accepts partner offers")
     terms_accepted = fields.Boolean(string="Terms read and accepted by the client")
+    matching_partner_id = fields.Many2one(
+        "res.partner",
+        string="Client with this email or mobile",
+        compute="_compute_matching_partner_id",
+        help="An existing client has this email or mobile: pick them as the existing client if "
+        "it is the same person, otherwise a new client is created and flagged for review.",
+    )
     monthly_amount = fields.Float(compute="_compute_summary", digits="Product Price")
     carence_end_date = fields.Date(compute="_compute_summary")
 
@@ -56,6 +61,16 @@ class DepanssurSaleWizard(models.TransientModel):
             for purpose, _label in CONSENT_PURPOSES:
                 self[f"consent_{purpose}"] = partner[f"consent_{purpose}"] == "given"
 
+    @api.depends("partner_id", "email", "mobile")
+    def _compute_matching_partner_id(self):
+        for wizard in self:
+            wizard.matching_partner_id = (
+                not wizard.partner_id
+                and self.env["depanssur.signup"]
+                ._signup_matches(wizard.email, wizard.mobile)
+                .filtered(lambda p: p.has_access("read"))[:1]
+            )
+
     @api.depends("plan_id", "option_ids", "date_start")
     def _compute_summary(self):
         for wizard in self:
@@ -67,75 +82,33 @@ class DepanssurSaleWizard(models.TransientModel):
             )
 
     def action_confirm(self):
+        """Sign the client up through ``depanssur.signup`` (the web form's method too): the
+        client the agent picked keeps their details; without one, a new client is created and a
+        client with the same email or mobile is flagged for review."""
         self.ensure_one()
-        if not self.terms_accepted:
-            raise UserError(self.env._("The client must accept the terms and conditions."))
-        if not (self.last_name and self.street and self.zip and self.city):
-            raise UserError(
-                self.env._("Last name and the insured home (street, zip code, city) are required.")
-            )
         values = {
-            "civility": self.civility,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
-            "mobile": self.mobile,
-            "street": self.street,
-            "zip": self.zip,
-            "city": self.city,
+            name: self[name]
+            for name in (
+                "civility",
+                "first_name",
+                "last_name",
+                "email",
+                "mobile",
+                "street",
+                "zip",
+                "city",
+                "billing_period",
+                "date_start",
+            )
         }
-        partner = self.partner_id
-        if partner:
-            partner.write({key: value for key, value in values.items() if value})
-        else:
-            partner = self.env["res.partner"]._depanssur_find_client(self.email, self.mobile)
-            if partner:
-                partner.write({key: value for key, value in values.items() if value})
-            else:
-                partner = self.env["res.partner"].create(
-                    dict(values, country_id=self.env.ref("base.fr").id)
-                )
-        agent = self.env.user
-        consents = []
-        for purpose, label in CONSENT_PURPOSES:
-            wanted = self[f"consent_{purpose}"]
-            current = partner[f"consent_{purpose}"]
-            if wanted or current == "given":
-                state = "given" if wanted else "withdrawn"
-                if (current == "given") == wanted:
-                    continue
-                consents.append(
-                    {
-                        "partner_id": partner.id,
-                        "purpose": purpose,
-                        "state": state,
-                        "source": "phone",
-                        "user_id": agent.id,
-                        "proof_text": self.env._(
-                            "%(label)s: answer “%(answer)s” given on the phone to %(agent)s.",
-                            label=label,
-                            answer=self.env._("yes") if wanted else self.env._("no"),
-                            agent=agent.name,
-                        ),
-                    }
-                )
-        if consents:
-            self.env["depanssur.consent"].create(consents)
-        subscription = self.env["depanssur.subscription"].create(
-            {
-                "partner_id": partner.id,
-                "plan_id": self.plan_id.id,
-                "billing_period": self.billing_period,
-                "date_start": self.date_start,
-                "option_line_ids": [
-                    Command.create({"option_id": option.id, "date_start": self.date_start})
-                    for option in self.option_ids
-                ],
-            }
+        values.update(
+            plan_id=self.plan_id.id,
+            option_ids=self.option_ids.ids,
+            terms_accepted=self.terms_accepted,
+            consents={purpose: self[f"consent_{purpose}"] for purpose, _label in CONSENT_PURPOSES},
         )
-        subscription.action_confirm()
-        subscription.message_post(
-            body=self.env._("Sold on the phone by %(agent)s.", agent=agent.name)
+        subscription = self.env["depanssur.signup"]._signup(
+            values, "phone", partner=self.partner_id
         )
         return {
             "type": "ir.actions.act_window",

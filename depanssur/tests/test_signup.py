@@ -1,0 +1,538 @@
+"""The public sign-up as a hostile anonymous client sees it (HttpCase, no session but the one the
+form page opens, the CSRF token read from the page as a browser would), and the phone sale through
+the same model method."""
+
+import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, tagged
+
+from ..models.depanssur_consent import CONSENT_PURPOSES
+from .common import DepanssurSubscriptionCase
+
+LINK = re.compile(r"/abonnement/valider/(\d+)\?token=([0-9a-f]+)")
+
+
+class SignupClientMixin:
+    """A browser on the sign-up pages."""
+
+    def url_open(self, *args, **kwargs):
+        response = super().url_open(*args, **kwargs)
+        self.env.invalidate_all()  # the request wrote through the same cursor
+        return response
+
+    def _csrf(self, html):
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def _form(self):
+        response = self.url_open("/abonnement")
+        self.assertEqual(response.status_code, 200)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', response.text).group(1)
+        return self._csrf(response.text), key
+
+    def _answers(self, csrf, key, **overrides):
+        data = {
+            "csrf_token": csrf,
+            "idempotency_key": key,
+            "plan_id": str(self.plan_essentiel.id),
+            "option_ids": str(self.option_appliances.id),
+            "civility": "mrs",
+            "first_name": "Élodie",
+            "last_name": "Garnier",
+            "email": "elodie.garnier@example.fr",
+            "mobile": "07 81 34 56 78",
+            "street": "14 rue Garibaldi",
+            "zip": "69006",
+            "city": "Lyon",
+            "terms": "on",
+        }
+        data.update(overrides)
+        return {name: value for name, value in data.items() if value is not None}
+
+    def _sign_up(self, **overrides):
+        """Form → summary → confirmation; returns the last response."""
+        csrf, key = self._form()
+        summary = self.url_open(
+            "/abonnement/recapitulatif", data=self._answers(csrf, key, **overrides)
+        )
+        self.assertEqual(
+            summary.status_code,
+            200,
+            re.findall(r'invalid-feedback d-block">([^<]*)', summary.text),
+        )
+        token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
+        return self.url_open(
+            "/abonnement/confirmer", data={"csrf_token": self._csrf(summary.text), "token": token}
+        )
+
+    def _signup_of(self, email):
+        partner = self.env["res.partner"].search(
+            [("email", "=", email), ("create_date", "!=", False)], order="id desc", limit=1
+        )
+        return self.env["depanssur.subscription"].search([("partner_id", "=", partner.id)])
+
+    def _confirm_link(self, subscription):
+        mail = self.env["mail.mail"].search(
+            [("model", "=", "depanssur.subscription"), ("res_id", "=", subscription.id)]
+        )
+        links = [LINK.search(m.body_html or "") for m in mail]
+        links = [link for link in links if link]
+        self.assertEqual(len(links), 1, "one confirmation email with its link")
+        self.assertEqual(int(links[0].group(1)), subscription.id)
+        return f"/abonnement/valider/{subscription.id}", links[0].group(2)
+
+    def _moves(self, subscription):
+        return self.env["account.move"].search(
+            [("depanssur_subscription_id", "=", subscription.id)]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Consent = cls.env["depanssur.consent"]
+        # the existing client: SMS offers accepted, email offers refused (address blacklisted)
+        Consent.create(
+            [
+                {"partner_id": cls.client.id, "purpose": "marketing_sms", "state": "given"},
+                {"partner_id": cls.client.id, "purpose": "marketing_email", "state": "withdrawn"},
+            ]
+        )
+        cls.client_subscription = cls._subscribe_cls(cls.client)
+        # a portal user: a client with a login, who refused SMS offers (number blacklisted)
+        cls.portal_partner = cls.user_portal.partner_id
+        cls.portal_partner.write(
+            {
+                "first_name": "Paul",
+                "last_name": "Portal",
+                "email": "paul.portal@example.fr",
+                "mobile": "06 99 88 77 66",
+                "street": "9 rue Ney",
+                "zip": "69006",
+                "city": "Lyon",
+                "country_id": cls.fr.id,
+            }
+        )
+        Consent.create(
+            [
+                {"partner_id": cls.portal_partner.id, "purpose": "marketing_sms", "state": "given"},
+                {
+                    "partner_id": cls.portal_partner.id,
+                    "purpose": "marketing_sms",
+                    "state": "withdrawn",
+                    "date": "2030-01-01 00:00:00",
+                },
+            ]
+        )
+
+    @classmethod
+    def _subscribe_cls(cls, partner):
+        subscription = cls.env["depanssur.subscription"].create(
+            {"partner_id": partner.id, "plan_id": cls.plan_essentiel.id, "date_start": "2026-01-01"}
+        )
+        subscription.action_confirm()
+        return subscription
+
+    def _snapshot(self, partner):
+        """Everything of ``partner`` a sign-up must leave alone."""
+        self.env.invalidate_all()
+        fields = ["name", "first_name", "last_name", "civility", "email", "mobile", "phone"]
+        fields += ["lang", "street", "zip", "city", "child_ids", "user_ids"]
+        users = partner.user_ids
+        return {
+            "partner": partner.read(fields)[0],
+            "users": users.read(["login", "email", "partner_id"]),
+            "consents": partner.depanssur_consent_ids.ids,
+            "status": [partner[f"consent_{p}"] for p, _label in CONSENT_PURPOSES],
+            "subscriptions": self.env["depanssur.subscription"]
+            .search([("partner_id", "child_of", partner.id)])
+            .read(["state", "invoice_ids"]),
+            "moves": self.env["account.move"].search([("partner_id", "child_of", partner.id)]).ids,
+            "email_blacklisted": bool(
+                self.env["mail.blacklist"].search(
+                    [("email", "=", partner.email_normalized), ("active", "=", True)]
+                )
+            ),
+            "number_blacklisted": bool(
+                self.env["phone.blacklist"].search(
+                    [("number", "=", partner.mobile), ("active", "=", True)]
+                )
+            ),
+        }
+
+    def _assert_flagged(self, subscription, existing):
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        activity = subscription.activity_ids.filtered(lambda a: a.activity_type_id == todo)
+        self.assertEqual(len(activity), 1, "the match is flagged for an agent")
+        self.assertIn(f'data-oe-id="{existing.id}"', activity.note)
+        self.assertTrue(activity.user_id.active and not activity.user_id.share)
+        return activity
+
+    def test_existing_client_email_changes_nothing_of_theirs(self):
+        self.assertTrue(self._snapshot(self.client)["email_blacklisted"])
+        before = self._snapshot(self.client)
+        response = self._sign_up(
+            email="SOPHIE.LEFEVRE@example.fr",
+            first_name="Mallory",
+            last_name="Attaquante",
+            mobile="07 81 34 56 79",
+            consent_marketing_email="on",  # email offers the client refused
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_depanssur_signup_pending", response.text)
+        self.assertEqual(self._snapshot(self.client), before)
+        subscription = self.env["depanssur.subscription"].search(
+            [("partner_id.last_name", "=", "Attaquante")]
+        )
+        self.assertEqual(len(subscription), 1)
+        partner = subscription.partner_id
+        self.assertNotEqual(partner, self.client)
+        self.assertEqual((partner.name, partner.mobile), ("Mallory Attaquante", "+33781345679"))
+        self.assertEqual(subscription.state, "draft")
+        self.assertFalse(self._moves(subscription), "no accounting document before confirmation")
+        self._assert_flagged(subscription, self.client)
+        self.assertEqual(partner.consent_marketing_email, "given")
+        self.assertEqual(partner.depanssur_consent_ids.mapped("state"), ["given"])
+
+    def test_portal_user_mobile_changes_nothing_of_theirs(self):
+        before = self._snapshot(self.portal_partner)
+        self.assertTrue(before["number_blacklisted"])
+        self.assertEqual(self.user_portal.email, "paul.portal@example.fr")
+        response = self._sign_up(
+            email="mallory@example.com",
+            mobile="+33 6 99 88 77 66",
+            consent_marketing_sms="on",
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._snapshot(self.portal_partner), before)
+        self.assertEqual(
+            (self.user_portal.login, self.user_portal.email),
+            ("dp_portal", "paul.portal@example.fr"),
+        )
+        subscription = self._signup_of("mallory@example.com")
+        self.assertEqual(subscription.partner_id.mobile, "+33699887766")
+        self._assert_flagged(subscription, self.portal_partner)
+        # the attacker confirms their own address: the subscription is theirs, still nothing of
+        # the portal user's changes
+        path, token = self._confirm_link(subscription)
+        page = self.url_open(f"{path}?token={token}")
+        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.assertEqual(subscription.state, "carence")
+        self.assertEqual(self._snapshot(self.portal_partner), before)
+
+    def test_duplicate_goes_to_the_responsible_setting(self):
+        self.env["ir.config_parameter"].set_param(
+            "depanssur.signup_responsible_user_id", str(self.user_agent.id)
+        )
+        self._sign_up(email="sophie.lefevre@example.fr", mobile="06 11 22 33 44")
+        subscription = self._signup_of("sophie.lefevre@example.fr").filtered(
+            lambda s: s.partner_id != self.client
+        )
+        activity = self._assert_flagged(subscription, self.client)
+        self.assertEqual(activity.user_id, self.user_agent)
+
+    def test_unticked_boxes_record_nothing(self):
+        self._sign_up(email="nobox@example.fr")
+        partner = self._signup_of("nobox@example.fr").partner_id
+        self.assertFalse(partner.depanssur_consent_ids, "unticked means not given, not withdrawn")
+        self._sign_up(email="onebox@example.fr", consent_phone_canvassing="on")
+        consent = self._signup_of("onebox@example.fr").partner_id.depanssur_consent_ids
+        self.assertEqual((consent.purpose, consent.state), ("phone_canvassing", "given"))
+        self.assertEqual((consent.source, consent.ip_address), ("web_form", "127.0.0.1"))
+        self.assertIn("case cochée", consent.proof_text)
+
+    def test_confirmation_by_post_with_the_signed_link(self):
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        self.assertEqual(subscription.state, "draft")
+        self.assertFalse(self._moves(subscription))
+        path, token = self._confirm_link(subscription)
+        # a GET (mail scanners follow links) shows a button and changes nothing
+        page = self.url_open(f"{path}?token={token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(f'action="{path}"', page.text)
+        self.assertEqual(subscription.state, "draft")
+        self.assertFalse(self._moves(subscription))
+        self.assertEqual(self.url_open(f"{path}?token={'0' * 64}").status_code, 404)
+        self.assertEqual(self.url_open(f"{path}?token=").status_code, 404)
+        csrf = self._csrf(page.text)
+        for bad in ("0" * 64, "", "é", token[:-1]):
+            response = self.url_open(path, data={"csrf_token": csrf, "token": bad})
+            self.assertEqual(response.status_code, 403, bad)
+        # another sign-up's token does not open this one
+        other = f"/abonnement/valider/{self.client_subscription.id}"
+        response = self.url_open(other, data={"csrf_token": csrf, "token": token})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(subscription.state, "draft")
+        self.assertFalse(self._moves(subscription))
+        response = self.url_open(path, data={"csrf_token": csrf, "token": token})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(subscription.name, response.text)
+        self.assertEqual(subscription.state, "carence")
+        invoice = self._moves(subscription)
+        self.assertEqual((len(invoice), invoice.state), (1, "posted"))
+        self.assertAlmostEqual(invoice.amount_untaxed, 14.80)
+        # answering twice is harmless
+        again = self.url_open(path, data={"csrf_token": csrf, "token": token})
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(len(self._moves(subscription)), 1)
+
+    def test_first_payment_confirms_the_sign_up(self):
+        secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        self.env["depanssur.webhook.secret"].create({"name": "current", "secret": secret})
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        self.assertEqual(subscription.state, "draft")
+        from standardwebhooks.webhooks import Webhook
+
+        body = json.dumps(
+            {
+                "type": "payment.succeeded",
+                "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "data": {"subscription": subscription.name, "amount": "14.80", "currency": "EUR"},
+            }
+        )
+        msg_id = f"msg_{uuid.uuid4().hex}"
+        when = datetime.fromtimestamp(int(time.time()), tz=UTC)
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(when.timestamp())),
+            "webhook-signature": Webhook(secret).sign(msg_id, when, body),
+        }
+        cron = self.env.ref("depanssur.ir_cron_depanssur_webhook_process")
+        with patch.object(type(cron), "_trigger"):
+            response = self.url_open("/depanssur/webhook", data=body, headers=headers)
+        self.assertIn(response.status_code, (200, 202), response.text)
+        self.env["depanssur.webhook.event"]._cron_process()
+        self.assertEqual(subscription.state, "carence")
+        self.assertEqual(self._moves(subscription).mapped("state"), ["posted"])
+
+    def test_flood_from_one_ip_gets_429(self):
+        csrf, key = self._form()
+        limit = self.env["depanssur.signup.attempt"]._rate_limit_settings()[0]
+        for _attempt in range(limit):
+            response = self.url_open(
+                "/abonnement/recapitulatif", data=self._answers(csrf, key, zip="0")
+            )
+            self.assertEqual(response.status_code, 400)
+        response = self.url_open("/abonnement/recapitulatif", data=self._answers(csrf, key))
+        self.assertEqual(response.status_code, 429)
+        self.assertIn("o_depanssur_rate_limited", response.text)
+        self.assertTrue(int(response.headers["Retry-After"]) > 0)
+        response = self.url_open("/abonnement/confirmer", data={"csrf_token": csrf, "token": "x"})
+        self.assertEqual(response.status_code, 429)
+        self.assertFalse(
+            self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
+        )
+
+    def test_odd_input_gets_a_field_error_never_a_500(self):
+        self.env["ir.config_parameter"].set_param("depanssur.signup_rate_limit", "1000")
+        csrf, key = self._form()
+        before = self.env["res.partner"].search_count([])
+        cases = {
+            # every required field left empty, one at a time
+            **{
+                f"empty {name}": {name: ""}
+                for name in (
+                    "plan_id",
+                    "civility",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "mobile",
+                    "street",
+                    "zip",
+                    "city",
+                )
+            },
+            "no terms": {"terms": None},
+            # "²".isdigit() is True in Python
+            "² plan": {"plan_id": "²"},
+            "² option": {"option_ids": "²"},
+            "² zip": {"zip": "6900²"},
+            "arabic zip": {"zip": "٦٩٠٠٦"},
+            "² billing zip": {
+                "billing_different": "on",
+                "billing_street": "1 rue X",
+                "billing_zip": "²²²²²",
+                "billing_city": "Lyon",
+            },
+            "huge plan": {"plan_id": "99999999999999999999"},
+            "negative option": {"option_ids": "-1"},
+            "unknown option": {"option_ids": "2147483647"},
+            "bad civility": {"civility": "dr"},
+            "NUL in street": {"street": "1 rue\x00 Ney"},
+            "overlong first name": {"first_name": "x" * 5000},
+            "overlong last name": {"last_name": "x" * 101},
+            "overlong email": {"email": "a" * 300 + "@example.fr"},
+            "overlong mobile": {"mobile": "0" * 5000},
+            "overlong street": {"street": "x" * 201},
+            "overlong city": {"city": "x" * 101},
+            "bad mobile": {"mobile": "06²"},
+        }
+        for label, overrides in cases.items():
+            with self.subTest(label):
+                response = self.url_open(
+                    "/abonnement/recapitulatif", data=self._answers(csrf, key, **overrides)
+                )
+                self.assertEqual(response.status_code, 400, label)
+                self.assertIn("invalid-feedback", response.text)
+        for key_value in ("", "x" * 5000, "../../etc"):
+            response = self.url_open(
+                "/abonnement/recapitulatif", data=self._answers(csrf, key_value)
+            )
+            self.assertEqual(response.status_code, 400)
+        for token in ("", "x", "é" * 10, "AAAA", "x" * 10000, "AQ" + "A" * 60):
+            response = self.url_open(
+                "/abonnement/confirmer", data={"csrf_token": csrf, "token": token}
+            )
+            self.assertEqual(response.status_code, 400, token[:10])
+        huge = "/abonnement/valider/99999999999999999999"
+        self.assertEqual(self.url_open(f"{huge}?token=x").status_code, 404)
+        response = self.url_open(huge, data={"csrf_token": csrf, "token": "x"})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(self.env["res.partner"].search_count([]), before)
+
+    def test_signed_in_client_signs_up_for_themselves(self):
+        self.authenticate("dp_portal", "dp_portal")
+        csrf, key = self._form()
+        before = self._snapshot(self.portal_partner)["partner"]
+        summary = self.url_open(
+            "/abonnement/recapitulatif",
+            data=self._answers(
+                csrf,
+                key,
+                first_name="Someone",
+                last_name="Else",
+                email="else@example.com",
+                street="5 quai Perrache",
+                zip="69002",
+            ),
+        )
+        self.assertEqual(summary.status_code, 200)
+        token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
+        response = self.url_open(
+            "/abonnement/confirmer", data={"csrf_token": self._csrf(summary.text), "token": token}
+        )
+        self.assertEqual(response.status_code, 200)
+        subscription = self.env["depanssur.subscription"].search(
+            [("partner_id", "=", self.portal_partner.id)]
+        )
+        self.assertEqual(subscription.state, "carence", "a signed-in client is proof enough")
+        self.assertEqual(self._moves(subscription).mapped("state"), ["posted"])
+        self.assertEqual(subscription.risk_address_id.parent_id, self.portal_partner)
+        self.assertEqual(subscription.risk_address_id.street, "5 quai Perrache")
+        after = self._snapshot(self.portal_partner)["partner"]
+        after["child_ids"] = [
+            c for c in after["child_ids"] if c not in subscription.risk_address_id.ids
+        ]
+        self.assertEqual(after, before, "the form's name and email are not written on the client")
+
+    def test_unconfirmed_sign_ups_expire(self):
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        path, token = self._confirm_link(subscription)
+        self.env.cr.execute(
+            "UPDATE depanssur_subscription SET create_date = now() - interval '31 days' "
+            "WHERE id = %s",
+            (subscription.id,),
+        )
+        self.env.invalidate_all()
+        self.env["depanssur.signup"]._gc_unconfirmed_signups()
+        self.assertEqual(subscription.state, "cancelled")
+        page = self.url_open(f"{path}?token={token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn(f'action="{path}"', page.text, "no button on a cancelled sign-up")
+        csrf, _key = self._form()
+        response = self.url_open(path, data={"csrf_token": csrf, "token": token})
+        self.assertEqual(response.status_code, 410)
+        self.assertEqual(subscription.state, "cancelled")
+        self.assertFalse(self._moves(subscription))
+        # the rate-limit counter keeps a day of attempts
+        Attempt = self.env["depanssur.signup.attempt"]
+        self.assertTrue(Attempt.search_count([("ip", "=", "127.0.0.1")]))
+        self.env.cr.execute("UPDATE depanssur_signup_attempt SET date = now() - interval '2 days'")
+        Attempt._gc_old_attempts()
+        self.assertFalse(Attempt.search_count([]))
+
+    def test_model_refuses_a_foreign_partner_on_the_web(self):
+        Signup = self.env["depanssur.signup"]
+        with self.assertRaises(AccessError):
+            Signup.with_user(self.user_portal)._signup({}, "web_form", partner=self.client)
+        with self.assertRaises(AccessError):
+            Signup.with_user(self.user_portal)._signup({}, "phone")
+
+
+@tagged("post_install", "-at_install")
+class TestSaleWizardSignup(DepanssurSubscriptionCase):
+    """The phone sale goes through the same ``depanssur.signup._signup``."""
+
+    def _wizard(self, **vals):
+        return (
+            self.env["depanssur.sale.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "plan_id": self.plan_confort.id,
+                    "civility": "mr",
+                    "first_name": "Karim",
+                    "last_name": "Haddad",
+                    "email": "karim.haddad@example.fr",
+                    "mobile": "06 55 44 33 22",
+                    "street": "3 rue Paul Bert",
+                    "zip": "69003",
+                    "city": "Lyon",
+                    "terms_accepted": True,
+                    **vals,
+                }
+            )
+        )
+
+    def test_same_method_as_the_web(self):
+        calls = []
+        Signup = type(self.env["depanssur.signup"])
+        original = Signup._signup
+
+        def spy(model, values, channel, partner=None):
+            calls.append(channel)
+            return original(model, values, channel, partner=partner)
+
+        with patch.object(Signup, "_signup", spy):
+            self._wizard().action_confirm()
+        self.assertEqual(calls, ["phone"])
+
+    def test_matching_client_is_not_written_onto(self):
+        name, email = self.client.name, self.client.email
+        wizard = self._wizard(email="sophie.lefevre@example.fr", first_name="Karima")
+        self.assertEqual(wizard.matching_partner_id, self.client)
+        action = wizard.action_confirm()
+        subscription = self.env["depanssur.subscription"].browse(action["res_id"])
+        self.assertNotEqual(subscription.partner_id, self.client)
+        self.assertEqual((self.client.name, self.client.email), (name, email))
+        self.assertEqual(subscription.state, "carence", "an agent on the phone is a witness")
+        self.assertIn(f'data-oe-id="{self.client.id}"', subscription.activity_ids.note)
+
+    def test_client_picked_by_the_agent(self):
+        self.env["depanssur.consent"].create(
+            {"partner_id": self.client.id, "purpose": "marketing_sms", "state": "given"}
+        )
+        wizard = self._wizard(partner_id=self.client.id, first_name="Other", street="8 rue Neuve")
+        wizard.consent_marketing_sms = False  # the client says no on the phone
+        action = wizard.action_confirm()
+        subscription = self.env["depanssur.subscription"].browse(action["res_id"])
+        self.assertEqual(subscription.partner_id, self.client)
+        self.assertEqual(self.client.first_name, "Sophie", "the client's details are kept")
+        self.assertEqual(subscription.risk_address_id.parent_id, self.client)
+        self.assertEqual(subscription.risk_address_id.street, "8 rue Neuve")
+        self.assertEqual(self.client.consent_marketing_sms, "withdrawn")
+        withdrawal = self.client.depanssur_consent_ids.filtered(lambda c: c.state == "withdrawn")
+        self.assertEqual((withdrawal.source, withdrawal.user_id), ("phone", self.user_agent))
+        self.assertFalse(subscription.activity_ids)
