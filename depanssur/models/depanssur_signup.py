@@ -28,7 +28,6 @@ CONFIRM_SCOPE = "depanssur-signup-confirm"
 SUMMARY_SCOPE = "depanssur-signup-summary"
 SUMMARY_HOURS = 2  # the summary page's signed answers expire after this
 PENDING_DAYS = 30  # an unconfirmed web sign-up is cancelled after this
-RESPONSIBLE_PARAM = "depanssur.signup_responsible_user_id"
 IDENTITY_FIELDS = ("civility", "first_name", "last_name", "email", "mobile")
 
 
@@ -365,21 +364,10 @@ class DepanssurSignup(models.AbstractModel):
 
     @api.model
     def _signup_responsible(self):
-        """Who reviews sign-ups matching an existing client: the user of the setting
-        ``depanssur.signup_responsible_user_id``, else the first Depanssur manager, else the
-        administrator."""
-        Users = self.env["res.users"].sudo()
-        param = self.env["ir.config_parameter"].sudo().get_param(RESPONSIBLE_PARAM)
-        user_id = signup_rules.ascii_int(param)
-        user = Users.browse(user_id).exists() if user_id else Users
-        if user and user.active and not user.share:
-            return user
-        managers = (
-            self.env.ref("depanssur.group_depanssur_manager")
-            .sudo()
-            .all_user_ids.filtered(lambda u: u.active and not u.share)
-        )
-        return managers.sorted("id")[:1] or self.env.ref("base.user_admin")
+        """Who reviews sign-ups matching an existing client: the company's responsible for
+        requests coming from the public side (portal requests, sign-ups), see
+        ``res.company._depanssur_portal_responsible``."""
+        return self.env.company._depanssur_portal_responsible()
 
     @api.model
     def _signup_flag_duplicate(self, subscription, matches):

@@ -13,7 +13,8 @@ class ResCompany(models.Model):
         string="Responsible for portal requests",
         domain=[("share", "=", False)],
         help="Gets the activities of the termination and insured-home change requests that "
-        "clients make on the customer portal. Empty: the first active Depanssur manager.",
+        "clients make on the customer portal, and of web sign-ups matching an existing client. "
+        "Empty: the first active Depanssur manager.",
     )
 
     def _depanssur_portal_responsible(self):

@@ -228,9 +228,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(self._snapshot(self.portal_partner), before)
 
     def test_duplicate_goes_to_the_responsible_setting(self):
-        self.env["ir.config_parameter"].set_param(
-            "depanssur.signup_responsible_user_id", str(self.user_agent.id)
-        )
+        self.company.depanssur_portal_responsible_id = self.user_agent
         self._sign_up(email="sophie.lefevre@example.fr", mobile="06 11 22 33 44")
         subscription = self._signup_of("sophie.lefevre@example.fr").filtered(
             lambda s: s.partner_id != self.client
