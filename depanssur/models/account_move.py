@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 
 class AccountMove(models.Model):
@@ -25,6 +26,32 @@ class AccountMove(models.Model):
         "AND state != 'cancel'",
         "This subscription period is already invoiced.",
     )
+
+    def _check_depanssur_credit_note_frozen(self):
+        """The posted refund of an issued Depanssur credit note is the avoir itself: it is not
+        reset to draft nor cancelled behind the credit note's back (superuser excepted)."""
+        if self.env.su:
+            return
+        issued = self.filtered(
+            lambda move: move.depanssur_credit_note_id.state in ("issued", "refunded")
+        )
+        if issued:
+            raise UserError(
+                self.env._(
+                    "%(moves)s is the accounting side of the issued credit note %(notes)s: it "
+                    "cannot be reset to draft or cancelled.",
+                    moves=", ".join(issued.mapped("display_name")),
+                    notes=", ".join(issued.depanssur_credit_note_id.mapped("display_name")),
+                )
+            )
+
+    def button_draft(self):
+        self._check_depanssur_credit_note_frozen()
+        return super().button_draft()
+
+    def button_cancel(self):
+        self._check_depanssur_credit_note_frozen()
+        return super().button_cancel()
 
     def _invoice_paid_hook(self):
         """A subscription invoice that becomes paid closes its dunning case at once, which lifts

@@ -227,11 +227,24 @@ class DepanssurCreditNote(models.Model):
                 note.activity_schedule(
                     "mail.mail_activity_data_todo",
                     summary=self.env._("Approve credit note"),
-                    user_id=self.env.user.id,
+                    user_id=note._approver().id,
                 )
             else:
                 note._change_state("approved", approved_by_id=self.env.user.id)
         return True
+
+    def _approver(self):
+        """Who gets the approval activity: the first active Depanssur Accounting user of the
+        note's company (the submitter cannot approve above the threshold), else the submitter."""
+        self.ensure_one()
+        accountants = (
+            self.env.ref("depanssur.group_depanssur_accounting")
+            .sudo()
+            .all_user_ids.filtered(
+                lambda user: user.active and not user.share and self.company_id in user.company_ids
+            )
+        )
+        return accountants.sorted("id")[:1] or self.env.user
 
     def action_approve(self):
         self._check_accounting()

@@ -91,7 +91,12 @@ class TestCreditNote(CreditNoteCommon):
         # reconciled with the open invoice: the accounting credit note is paid, so "refunded"
         self.assertEqual(move.payment_state, "paid")
         self.assertEqual(note.state, "refunded")
-        # immutable once issued
+        # immutable once issued, its accounting side included
+        with self.assertRaises(UserError):
+            move.with_user(self.user_accounting).button_draft()
+        with self.assertRaises(UserError):
+            move.with_user(self.user_accounting).button_cancel()
+        self.assertEqual(move.state, "posted")
         with self.assertRaises(UserError):
             note.write({"reason_text": "changed"})
         with self.assertRaises(UserError):
@@ -121,8 +126,11 @@ class TestCreditNote(CreditNoteCommon):
 
     def test_big_note_needs_approval_by_accounting(self):
         note = self._note(150.0)
-        note.action_submit()
+        note.with_user(self.user_agent).action_submit()
         self.assertEqual(note.state, "to_approve")
+        # the approval is asked of an Accounting user, not of the agent who cannot give it
+        activity = note.activity_ids.filtered(lambda a: a.summary == "Approve credit note")
+        self.assertTrue(activity.user_id.has_group("depanssur.group_depanssur_accounting"))
         with self.assertRaises(UserError):
             note.with_user(self.user_agent).action_approve()
         with self.assertRaises(UserError):
