@@ -133,4 +133,4 @@ def activate_french(env, modules=("depanssur",)):
     """French for a test on a standard (en_US) database: the language activated and the
     translations of ``modules`` loaded, as installing French from the settings would."""
     env["res.lang"]._activate_lang("fr_FR")
-    env["ir.module.module"]._load_module_terms(list(modules), ["fr_FR"])
+    env["ir.module.module"]._load_module_terms(list(modules), ["fr_FR"], overwrite=True)

@@ -138,7 +138,9 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
         for template in self.env["mail.template"].search(
             [("model", "=", "depanssur.subscription")]
         ):
-            rendered = template._render_field("body_html", subscription.ids)[subscription.id]
+            rendered = template._render_field("body_html", subscription.ids, compute_lang=True)[
+                subscription.id
+            ]
             self.assertIn("Bonjour", rendered, template.name)
         for template in self.env["sms.template"].search([("model", "=", "depanssur.dossier")]):
             body = template._render_field("body", dossier.ids)[dossier.id]
