@@ -9,6 +9,7 @@ from . import (
     test_kpi,
     test_partner,
     test_portal,
+    test_privacy,
     test_security,
     test_subscription,
     test_ui,

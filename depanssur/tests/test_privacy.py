@@ -1,0 +1,241 @@
+"""Right to erasure as a data-protection request meets it: a client who signed up on the web, got
+a portal account, emails and SMS, declared a claim and answered the NPS, is erased; then every
+text, varchar and json column of the database is searched for their name, email, phone and
+address."""
+
+import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+from odoo.tools import SQL
+from standardwebhooks.webhooks import Webhook
+
+from .common import DepanssurSubscriptionCase
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# an identity no other record of a standard database (demo data included) can carry
+FIRST_NAME = "Zéphyrine"
+LAST_NAME = "Quaxwellobrink"
+EMAIL = "zephyrine.qxw7k@example.org"
+MOBILE = "07 49 81 27 36"
+STREET = "17 impasse Vrillonnette"
+# what the scan looks for (ILIKE, so case does not matter): name parts, the email's local
+# part, the phone as E.164 / national / spaced, the street
+NEEDLES = ("Quaxwellobrink", "Zéphyrine", "qxw7k", "749812736", "49 81 27 36", "Vrillonnette")
+# where the identity may stay: accounting documents as issued, and the opt-out lists
+ALLOWED_TABLES = {"account_move", "account_move_line", "mail_blacklist", "phone_blacklist"}
+
+
+@tagged("post_install", "-at_install")
+class TestErasure(HttpCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["depanssur.webhook.secret"].create({"name": "current", "secret": SECRET})
+
+    # ------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------
+
+    def _sign_up(self):
+        html = self.url_open("/abonnement").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+        data = {
+            "csrf_token": csrf,
+            "idempotency_key": key,
+            "plan_id": str(self.plan_essentiel.id),
+            "civility": "mrs",
+            "first_name": FIRST_NAME,
+            "last_name": LAST_NAME,
+            "email": EMAIL,
+            "mobile": MOBILE,
+            "street": STREET,
+            "zip": "69007",
+            "city": "Lyon",
+            "billing_different": "on",
+            "billing_street": "2 allée Vrillonnette",
+            "billing_zip": "69007",
+            "billing_city": "Lyon",
+            "consent_marketing_sms": "on",  # marketing email left unticked: an opt-out
+            "terms": "on",
+        }
+        response = self.url_open("/abonnement/recapitulatif", data=data)
+        self.assertEqual(response.status_code, 200)
+        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+        response = self.url_open("/abonnement/confirmer", data={"csrf_token": csrf, "token": token})
+        self.assertEqual(response.status_code, 200)
+        return self.env["res.partner"].search([("email", "=", EMAIL)])
+
+    def _webhook(self, event_type, data):
+        body = json.dumps(
+            {"type": event_type, "occurred_at": datetime.now(UTC).isoformat(), "data": data}
+        )
+        msg_id = f"msg_{uuid.uuid4().hex}"
+        when = datetime.fromtimestamp(int(time.time()), tz=UTC)
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(when.timestamp())),
+            "webhook-signature": Webhook(SECRET).sign(msg_id, when, body),
+        }
+        with patch.object(
+            type(self.env.ref("depanssur.ir_cron_depanssur_webhook_process")), "_trigger"
+        ):
+            response = self.url_open("/depanssur/webhook", data=body.encode(), headers=headers)
+        self.assertEqual(response.status_code, 202, response.text)
+        return self.env["depanssur.webhook.event"].search([("webhook_id", "=", msg_id)])
+
+    def _scan(self):
+        """{(table, column)} of every text, varchar and json(b) column holding one of the
+        needles. One query per table (an OR over its columns, ILIKE), only on tables with
+        rows: on 2 cores the whole database is scanned in a few seconds."""
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT c.table_name, array_agg(c.column_name::text ORDER BY c.column_name)
+              FROM information_schema.columns c
+              JOIN information_schema.tables t
+                ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+               AND c.data_type IN ('text', 'character varying', 'json', 'jsonb')
+             GROUP BY c.table_name
+            """
+        )
+        patterns = [f"%{needle}%" for needle in NEEDLES]
+        found = set()
+        for table, columns in cr.fetchall():
+            cr.execute(SQL("SELECT EXISTS (SELECT 1 FROM %s)", SQL.identifier(table)))
+            if not cr.fetchone()[0]:
+                continue
+            checks = [
+                SQL("bool_or(%s::text ILIKE ANY(%s))", SQL.identifier(column), patterns)
+                for column in columns
+            ]
+            cr.execute(SQL("SELECT %s FROM %s", SQL(", ").join(checks), SQL.identifier(table)))
+            for column, hit in zip(columns, cr.fetchone(), strict=True):
+                if hit:
+                    found.add((table, column))
+        return found
+
+    # ------------------------------------------------------------
+    # Tests
+    # ------------------------------------------------------------
+
+    def test_erasure_leaves_the_client_only_in_accounting_and_opt_outs(self):
+        client = self._sign_up()
+        self.assertEqual(len(client), 1)
+        subscription = client.depanssur_subscription_ids
+        # a portal account, as the web sign-ups get (invitation email included)
+        wizard = (
+            self.env["portal.wizard"]
+            .with_context(active_model="res.partner", active_ids=client.ids)
+            .create({})
+        )
+        wizard.user_ids.action_grant_access()
+        portal_user = client.user_ids
+        self.assertTrue(portal_user and portal_user.share)
+        # a claim declared with free text naming the client, its NPS comment, and an event that
+        # could not be applied (unknown subscription) but carries the client's email
+        today = fields.Date.to_string(fields.Date.today())
+        claim = self._webhook(
+            "dossier.created",
+            {
+                "external_id": "DEP-QXW-1",
+                "subscription": subscription.name,
+                "category": "plumbing",
+                "incident_date": today,
+                "description": f"Fuite chez Mme {LAST_NAME}, {STREET}, rappeler au {MOBILE}",
+            },
+        )
+        lost = self._webhook(
+            "dossier.created",
+            {
+                "external_id": "DEP-QXW-2",
+                "subscription": "ABO/0000/UNKNOWN",
+                "category": "plumbing",
+                "incident_date": today,
+                "description": f"Client {EMAIL}",
+            },
+        )
+        self.env["depanssur.webhook.event"]._cron_process()
+        dossier = claim.dossier_id
+        self.assertTrue(dossier)
+        nps = self._webhook(
+            "nps.responded",
+            {"external_id": "DEP-QXW-1", "score": 4, "comment": f"{FIRST_NAME}: trop long"},
+        )
+        self.env["depanssur.webhook.event"]._cron_process()
+        self.assertEqual((claim.state, nps.state, lost.state), ("processed", "processed", "failed"))
+        self.assertIn(FIRST_NAME, dossier.nps_comment)
+        # emails and SMS: some sent and kept, some still queued
+        mails = self.env["mail.mail"].sudo().search([("recipient_ids", "in", client.ids)])
+        sms = self.env["sms.sms"].sudo().search([("partner_id", "=", client.id)])
+        self.assertTrue(mails and sms)
+        mails[:1].write({"state": "sent", "auto_delete": False})
+        sms[:1].write({"state": "sent", "to_delete": False})
+        before = {table for table, _column in self._scan()}
+        for table in (
+            "res_partner",
+            "res_users",
+            "mail_message",
+            "mail_mail",
+            "sms_sms",
+            "depanssur_dossier",
+            "depanssur_webhook_event",
+        ):
+            self.assertIn(table, before, "the scan sees the client before the erasure")
+
+        # refused while the subscription runs, then while money is owed
+        Manager = client.with_user(self.user_manager)
+        with self.assertRaisesRegex(UserError, "open subscriptions"):
+            Manager.action_depanssur_anonymize()
+        invoice = subscription.invoice_ids
+        with freeze_time(fields.Date.today() + timedelta(days=3)):
+            subscription._terminate("client_request", fields.Date.today() - timedelta(days=1))
+        self.assertEqual(subscription.state, "terminated")
+        with self.assertRaisesRegex(UserError, "not paid"):
+            Manager.action_depanssur_anonymize()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({})._create_payments()
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+        Manager.action_depanssur_anonymize()
+
+        client = client.with_context(active_test=False)
+        self.assertTrue(client.depanssur_anonymized)
+        self.assertFalse(client.active)
+        self.assertFalse(portal_user.active)
+        self.assertNotIn(EMAIL, portal_user.login)
+        self.assertEqual(invoice.state, "posted", "accounting documents stay as issued")
+        self.assertEqual(invoice.commercial_partner_id, client)
+        self.assertFalse(claim.payload or lost.payload or nps.payload)
+        self.assertEqual(claim.state, "processed", "the event's metadata stays")
+        self.assertEqual(lost.state, "ignored", "a payload erased is not retried")
+        self.assertTrue(
+            self.env["mail.blacklist"].search([("email", "=", EMAIL)]),
+            "the opt-out of the marketing emails is kept",
+        )
+        remaining = self._scan()
+        self.assertFalse(
+            {(table, column) for table, column in remaining if table not in ALLOWED_TABLES},
+            "the client is still found outside accounting and the opt-out lists",
+        )
+
+    def test_erasure_refused_to_agents_and_for_employees(self):
+        with self.assertRaises(UserError):
+            self.client.with_user(self.user_agent).action_depanssur_anonymize()
+        employee_partner = self.user_internal.partner_id
+        with self.assertRaisesRegex(UserError, "internal user"):
+            employee_partner.with_user(self.user_manager).action_depanssur_anonymize()
+        self.assertTrue(self.user_internal.active)
