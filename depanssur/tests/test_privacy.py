@@ -239,3 +239,50 @@ class TestErasure(HttpCase, DepanssurSubscriptionCase):
         with self.assertRaisesRegex(UserError, "internal user"):
             employee_partner.with_user(self.user_manager).action_depanssur_anonymize()
         self.assertTrue(self.user_internal.active)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookPayloadRetention(DepanssurSubscriptionCase):
+    def _event(self, state, days_ago):
+        now = fields.Datetime.now()
+        return self.env["depanssur.webhook.event"].create(
+            {
+                "webhook_id": f"msg_{uuid.uuid4().hex}",
+                "event_type": "nps.responded",
+                "occurred_at": now - timedelta(days=days_ago),
+                "received_at": now - timedelta(days=days_ago),
+                "processed_at": now - timedelta(days=days_ago)
+                if state in ("processed", "ignored")
+                else False,
+                "state": state,
+                "payload": {"data": {"external_id": "DEP-1", "comment": "Très bien, Mme Martin"}},
+            }
+        )
+
+    def _autovacuum(self):
+        """Odoo's daily auto-vacuum, through the cron runner as the scheduler runs it."""
+        cron = self.env.ref("base.autovacuum_job")
+        with self.enter_registry_test_mode():
+            result = cron.method_direct_trigger()
+        self.assertIs(result, True, result)
+        self.env.invalidate_all()
+
+    def test_payloads_dropped_after_the_configured_days(self):
+        old = self._event("processed", 100)
+        old_ignored = self._event("ignored", 100)
+        month = self._event("processed", 40)
+        recent = self._event("processed", 10)
+        old_failed = self._event("failed", 100)
+        old_received = self._event("received", 100)
+        self._autovacuum()  # default: 90 days
+        self.assertFalse(old.payload or old_ignored.payload)
+        self.assertEqual(
+            (old.state, old.event_type, old.webhook_id[:4]), ("processed", "nps.responded", "msg_")
+        )
+        self.assertTrue(old.processed_at and old.occurred_at, "the metadata stays")
+        for event in (month, recent, old_failed, old_received):
+            self.assertTrue(event.payload, "recent, failed and pending events keep their payload")
+        self.env["ir.config_parameter"].sudo().set_param("depanssur.webhook_payload_days", 30)
+        self._autovacuum()
+        self.assertFalse(month.payload)
+        self.assertTrue(recent.payload and old_failed.payload and old_received.payload)
