@@ -11,8 +11,11 @@ their attachments and the issued credit-note PDFs) are left as issued; an opt-ou
 
 import logging
 
-from odoo import models
-from odoo.tools import SQL
+from odoo import fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL, html2plaintext
+
+from ..tools import privacy_export
 
 _logger = logging.getLogger(__name__)
 
@@ -307,3 +310,221 @@ class ResPartner(models.Model):
 def _regex_escape(text):
     """``text`` as a literal in a PostgreSQL regular expression."""
     return "".join("\\" + c if not c.isalnum() and c != " " else c for c in text)
+
+
+# what the right-of-access export holds, per model: the fields exported (technical names)
+EXPORT_FIELDS = {
+    "res.partner": (
+        "name",
+        "civility",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile",
+        "street",
+        "street2",
+        "zip",
+        "city",
+        "country_id",
+        "lang",
+        "type",
+        "create_date",
+    ),
+    "depanssur.consent": (
+        "purpose",
+        "channel",
+        "state",
+        "date",
+        "source",
+        "proof_text",
+        "proof_attachment_id",
+        "ip_address",
+        "user_id",
+    ),
+    "depanssur.subscription": (
+        "name",
+        "plan_id",
+        "state",
+        "date_start",
+        "carence_end_date",
+        "risk_address_id",
+        "billing_period",
+        "monthly_amount",
+        "termination_reason",
+        "termination_date",
+        "termination_comment",
+    ),
+    "depanssur.dossier": (
+        "name",
+        "subscription_id",
+        "category_id",
+        "incident_date",
+        "declaration_date",
+        "channel",
+        "state",
+        "description",
+        "decision",
+        "decision_reason",
+        "final_cost",
+        "covered_amount",
+        "client_share",
+        "scheduled_date",
+        "done_date",
+        "nps_score",
+        "nps_comment",
+        "nps_date",
+    ),
+    "account.move": (
+        "name",
+        "move_type",
+        "invoice_date",
+        "invoice_date_due",
+        "amount_untaxed",
+        "amount_tax",
+        "amount_total",
+        "amount_residual",
+        "payment_state",
+        "currency_id",
+    ),
+    "mail.message": ("date", "model", "res_id", "message_type", "author_id", "subject", "body"),
+}
+
+
+class ResPartnerPrivacyExport(models.Model):
+    _inherit = "res.partner"
+
+    def _depanssur_check_privacy_export(self):
+        """An agent exports any client; a portal user only their own data."""
+        self.ensure_one()
+        user = self.env.user
+        if self.env.su or user.has_group("depanssur.group_depanssur_agent"):
+            return
+        if user.share and user.partner_id.commercial_partner_id == self.commercial_partner_id:
+            return
+        raise AccessError(self.env._("You cannot export the data of this client."))
+
+    def _depanssur_export_values(self, records, fnames):
+        values = []
+        for record in records:
+            row = {}
+            for fname in fnames:
+                field = record._fields.get(fname)
+                if field is None:
+                    continue
+                value = record[fname]
+                if fname == "body":
+                    value = html2plaintext(value or "")
+                elif field.type in ("many2one", "selection"):
+                    value = field.convert_to_export(value, record) or None
+                elif field.type in ("date", "datetime"):
+                    value = field.to_string(value) if value else None
+                elif field.type == "boolean" or value is not False:
+                    pass
+                else:
+                    value = None
+                row[fname] = value
+            values.append(row)
+        return values
+
+    def _depanssur_privacy_data(self):
+        """Everything held about the client, as plain data: identity (and its contacts),
+        consents with their history and proofs, subscriptions, claim files, invoices and credit
+        notes, messages."""
+        self.ensure_one()
+        partner = self.commercial_partner_id.sudo().with_context(active_test=False)
+        scope = partner._depanssur_erasure_scope()
+        contacts = partner.child_ids
+        scope["res.partner"] |= contacts
+        moves = scope["account.move"].filtered(
+            lambda m: m.move_type in ("out_invoice", "out_refund") and m.state == "posted"
+        )
+        messages = partner._depanssur_erasure_messages(scope).filtered(
+            lambda m: html2plaintext(m.body or "").strip()
+        )
+        export = partner._depanssur_export_values
+        return {
+            "generated_at": fields.Datetime.to_string(fields.Datetime.now()),
+            "controller": partner.company_id.name or self.env.company.name,
+            "identity": export(partner, EXPORT_FIELDS["res.partner"])[0],
+            "contacts": export(contacts, EXPORT_FIELDS["res.partner"]),
+            "consents": export(
+                partner.depanssur_consent_ids.sorted("date"), EXPORT_FIELDS["depanssur.consent"]
+            ),
+            "subscriptions": export(
+                scope["depanssur.subscription"], EXPORT_FIELDS["depanssur.subscription"]
+            ),
+            "claim_files": export(scope["depanssur.dossier"], EXPORT_FIELDS["depanssur.dossier"]),
+            "invoices": export(
+                moves.filtered(lambda m: m.move_type == "out_invoice"),
+                EXPORT_FIELDS["account.move"],
+            ),
+            "credit_notes": export(
+                moves.filtered(lambda m: m.move_type == "out_refund"),
+                EXPORT_FIELDS["account.move"],
+            ),
+            "messages": export(messages.sorted("date"), EXPORT_FIELDS["mail.message"]),
+        }
+
+    def _depanssur_privacy_export(self):
+        """(file name, zip bytes): the JSON of ``_depanssur_privacy_data`` and a PDF summary."""
+        self.ensure_one()
+        self._depanssur_check_privacy_export()
+        data = self._depanssur_privacy_data()
+        _ = self.env._
+        headings = [
+            ("identity", _("Identity")),
+            ("contacts", _("Addresses and contacts")),
+            ("consents", _("Consents (history and proofs)")),
+            ("subscriptions", _("Subscriptions")),
+            ("claim_files", _("Claim files")),
+            ("invoices", _("Invoices")),
+            ("credit_notes", _("Credit notes")),
+            ("messages", _("Messages")),
+        ]
+        models_of = {
+            "identity": "res.partner",
+            "contacts": "res.partner",
+            "consents": "depanssur.consent",
+            "subscriptions": "depanssur.subscription",
+            "claim_files": "depanssur.dossier",
+            "invoices": "account.move",
+            "credit_notes": "account.move",
+            "messages": "mail.message",
+        }
+        sections = []
+        for key, heading in headings:
+            fields_ = self.env[models_of[key]]._fields
+            records = data[key] if isinstance(data[key], list) else [data[key]]
+            labelled = [
+                {
+                    fields_[f].get_description(self.env)["string"]: v
+                    for f, v in record.items()
+                    if v not in (None, "", False)
+                }
+                for record in records
+            ]
+            sections.append((heading, labelled, _("None.")))
+        pdf = privacy_export.render_pdf(
+            _("Your personal data held by %(company)s", company=data["controller"]),
+            _(
+                "Copy of the personal data held about you on %(date)s (right of access, "
+                "RGPD art. 15). The file data.json in the same archive holds the same data "
+                "in a machine-readable form.",
+                date=data["generated_at"],
+            ),
+            sections,
+        )
+        content = privacy_export.build_archive("data.json", data, "summary.pdf", pdf)
+        _logger.info("depanssur: data of partner %s exported by user %s", self.id, self.env.uid)
+        return f"rgpd-export-{self.commercial_partner_id.id}.zip", content
+
+    def action_depanssur_export_data(self):
+        """Right of access from the client form: download the archive (nothing recorded)."""
+        self.ensure_one()
+        self._depanssur_check_privacy_export()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/depanssur/privacy/export/{self.id}",
+            "target": "download",
+        }

@@ -3,18 +3,22 @@ a portal account, emails and SMS, declared a claim and answered the NPS, is eras
 text, varchar and json column of the database is searched for their name, email, phone and
 address."""
 
+import io
 import json
 import re
 import time
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL
+from pypdf import PdfReader
 from standardwebhooks.webhooks import Webhook
 
 from .common import DepanssurSubscriptionCase
@@ -286,3 +290,136 @@ class TestWebhookPayloadRetention(DepanssurSubscriptionCase):
         self._autovacuum()
         self.assertFalse(month.payload)
         self.assertTrue(recent.payload and old_failed.payload and old_received.payload)
+
+
+@tagged("post_install", "-at_install")
+class TestRightOfAccess(HttpCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.client_user = (
+            cls.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "login": "qxw_client",
+                    "password": "qxw_client",
+                    "partner_id": cls.client.id,
+                    "group_ids": [Command.set([cls.env.ref("base.group_portal").id])],
+                }
+            )
+        )
+        cls.env["depanssur.consent"].create(
+            [
+                {
+                    "partner_id": cls.client.id,
+                    "purpose": "marketing_sms",
+                    "state": "given",
+                    "source": "web_form",
+                    "date": "2026-01-10 10:00:00",
+                    "proof_text": "J'accepte de recevoir les offres par SMS — case cochée",
+                    "ip_address": "198.51.100.4",
+                },
+                {
+                    "partner_id": cls.client.id,
+                    "purpose": "marketing_sms",
+                    "state": "withdrawn",
+                    "source": "portal",
+                    "date": "2026-02-10 10:00:00",
+                },
+            ]
+        )
+        cls.subscription = cls._subscribe(cls, date_start="2026-01-15")
+        cls.dossier = (
+            cls.env["depanssur.dossier"]
+            .with_context(depanssur_state_change=True)
+            .create(
+                {
+                    "subscription_id": cls.subscription.id,
+                    "category_id": cls.cat_plumbing.id,
+                    "incident_date": "2026-03-01",
+                    "description": "Fuite sous l'évier de la cuisine",
+                }
+            )
+        )
+        invoice = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": cls.client.id,
+                "invoice_line_ids": [
+                    Command.create({"name": "Abonnement", "quantity": 1, "price_unit": 9.9})
+                ],
+            }
+        )
+        invoice.action_post()
+        cls.invoice = invoice
+        cls.refund = invoice._reverse_moves(cancel=True)
+        cls.client.message_post(body="Appel de Mme Lefèvre : question sur sa couverture")
+
+    def _open(self, response):
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        self.assertEqual(response.headers["Content-Type"], "application/zip")
+        archive = zipfile.ZipFile(io.BytesIO(response.content))
+        self.assertEqual(sorted(archive.namelist()), ["data.json", "summary.pdf"])
+        data = json.loads(archive.read("data.json"))
+        pdf = PdfReader(io.BytesIO(archive.read("summary.pdf")))
+        text = "\n".join(page.extract_text() for page in pdf.pages)
+        return data, text
+
+    def test_portal_download_holds_every_record_type(self):
+        self.authenticate("qxw_client", "qxw_client")
+        data, text = self._open(self.url_open("/my/privacy/export"))
+        self.assertEqual(data["identity"]["email"], "sophie.lefevre@example.fr")
+        for key in (
+            "consents",
+            "subscriptions",
+            "claim_files",
+            "invoices",
+            "credit_notes",
+            "messages",
+        ):
+            self.assertTrue(data[key], f"{key} is in the export")
+        self.assertEqual(len(data["consents"]), 2, "the whole consent history")
+        self.assertIn("case cochée", data["consents"][0]["proof_text"])
+        self.assertEqual(data["subscriptions"][0]["name"], self.subscription.name)
+        self.assertEqual(data["claim_files"][0]["description"], self.dossier.description)
+        self.assertEqual(data["invoices"][0]["name"], self.invoice.name)
+        self.assertEqual(data["credit_notes"][0]["name"], self.refund.name)
+        self.assertTrue(any("question sur sa couverture" in m["body"] for m in data["messages"]))
+        for expected in (
+            "Sophie Lefèvre",
+            self.subscription.name,
+            self.dossier.name,
+            self.invoice.name,
+            self.refund.name,
+            "Fuite sous",
+            "question sur sa couverture",
+        ):
+            self.assertIn(expected, text)
+
+    def test_portal_download_is_the_users_own_data_only(self):
+        # another portal client gets their own (empty) file, never this client's
+        self.authenticate("dp_portal", "dp_portal")
+        data, text = self._open(self.url_open("/my/privacy/export?partner_id=%s" % self.client.id))
+        self.assertNotEqual(data["identity"]["email"], "sophie.lefevre@example.fr")
+        self.assertFalse(data["subscriptions"] or data["invoices"])
+        self.assertNotIn("Lefèvre", text)
+        response = self.url_open(f"/depanssur/privacy/export/{self.client.id}")
+        self.assertEqual(response.status_code, 403)
+        # an anonymous visitor is sent to the login page, nothing is exported
+        self.logout()
+        response = self.url_open("/my/privacy/export", allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_backoffice_export_for_agents_only(self):
+        action = self.client.with_user(self.user_agent).action_depanssur_export_data()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.authenticate("dp_agent", "dp_agent")
+        data, _text = self._open(self.url_open(action["url"]))
+        self.assertEqual(data["identity"]["name"], "Sophie Lefèvre")
+        self.authenticate("dp_internal", "dp_internal")
+        self.assertEqual(self.url_open(action["url"]).status_code, 403)
+        self.assertEqual(self.url_open("/depanssur/privacy/export/0").status_code, 404)
+        with self.assertRaises(AccessError):
+            self.client.with_user(self.user_internal).action_depanssur_export_data()
