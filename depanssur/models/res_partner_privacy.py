@@ -436,6 +436,10 @@ class ResPartnerPrivacyExport(models.Model):
         scope = partner._depanssur_erasure_scope()
         contacts = partner.child_ids
         scope["res.partner"] |= contacts
+        # invoices addressed to a billing contact belong to the client too
+        scope["account.move"] = (
+            self.env["account.move"].sudo().search([("commercial_partner_id", "=", partner.id)])
+        )
         moves = scope["account.move"].filtered(
             lambda m: m.move_type in ("out_invoice", "out_refund") and m.state == "posted"
         )
