@@ -41,6 +41,7 @@
         "views/depanssur_dunning_views.xml",
         "views/depanssur_reporting_views.xml",
         "views/res_partner_views.xml",
+        "views/res_partner_privacy_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
         "views/signup_templates.xml",

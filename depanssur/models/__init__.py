@@ -22,4 +22,5 @@ from . import (
     res_company,
     res_config_settings,
     res_partner,
+    res_partner_privacy,  # after res_partner: wraps its erasure
 )

@@ -203,6 +203,35 @@ class DepanssurWebhookEvent(models.Model):
         return True
 
     @api.autovacuum
+    def _gc_payloads(self, batch_size=1000):
+        """Drop the payload of the events processed or ignored more than ``depanssur.
+        webhook_payload_days`` days ago (default 90): the payload may carry the client's free text
+        (claim descriptions, NPS comments); the event's metadata (type, dates, state, error, claim
+        file and subscription) stays. Events still to process or failed keep theirs to be retried.
+        Returns (done, remaining): Odoo's autovacuum calls it again while ``remaining`` is not 0
+        (here 1 when more than a batch was due)."""
+        days = int(
+            self.env["ir.config_parameter"].sudo().get_param("depanssur.webhook_payload_days", 90)
+        )
+        if days <= 0:
+            return 0, 0
+        limit = fields.Datetime.now() - timedelta(days=days)
+        self.flush_model(["state", "processed_at", "payload"])
+        # a Json field has no ORM search on emptiness: SQL, on the (state, ...) index
+        query = """
+            SELECT id FROM depanssur_webhook_event
+             WHERE state IN ('processed', 'ignored') AND processed_at < %s
+               AND payload IS NOT NULL
+        """
+        self.env.cr.execute(query + " ORDER BY id LIMIT %s", (limit, batch_size + 1))
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        events = self.sudo().browse(ids[:batch_size])
+        events.write({"payload": False})
+        remaining = len(ids) - len(events)
+        _logger.info("webhook events: %s payloads dropped, %s left", len(events), remaining)
+        return len(events), remaining
+
+    @api.autovacuum
     def _gc_processed_events(self):
         """Remove processed and ignored events older than a year (dossiers keep their history)."""
         limit = fields.Datetime.now() - timedelta(days=365)

@@ -10,6 +10,13 @@ class ResConfigSettings(models.TransientModel):
         default=3,
         help="Clients terminated for longer than this, with settled accounting, are anonymised.",
     )
+    depanssur_webhook_payload_days = fields.Integer(
+        string="Webhook payload retention (days)",
+        config_parameter="depanssur.webhook_payload_days",
+        default=90,
+        help="The payload of a processed webhook event is dropped after this many days; the "
+        "event itself (type, dates, state, claim file) is kept.",
+    )
     depanssur_credit_note_threshold = fields.Float(
         string="Credit note approval threshold",
         config_parameter="depanssur.credit_note_threshold",

@@ -290,7 +290,8 @@ class ResPartner(models.Model):
         scrubbed.depanssur_consent_ids.write(
             {"proof_text": False, "ip_address": False, "proof_attachment_id": False}
         )
-        for child in self.child_ids.filtered(lambda c: not c.depanssur_anonymized):
+        children = self.with_context(active_test=False).child_ids  # archived homes included
+        for child in children.filtered(lambda c: not c.depanssur_anonymized):
             child._depanssur_anonymize()
         scrubbed.write(self._depanssur_anonymize_values())
         self._message_log(

@@ -10,6 +10,7 @@ from . import (
     test_kpi,
     test_partner,
     test_portal,
+    test_privacy,
     test_security,
     test_signup,
     test_subscription,

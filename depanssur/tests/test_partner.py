@@ -135,6 +135,11 @@ class TestPartner(DepanssurCase):
         invoice.action_post()
         with self.assertRaises(UserError):
             self.client.with_user(self.user_agent).action_depanssur_anonymize()
+        with self.assertRaisesRegex(UserError, "not paid"):
+            self.client.with_user(self.user_manager).action_depanssur_anonymize()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({})._create_payments()
         self.client.with_user(self.user_manager).action_depanssur_anonymize()
         client = self.client.with_context(active_test=False)
         self.assertTrue(client.depanssur_anonymized)
