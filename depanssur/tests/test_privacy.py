@@ -68,7 +68,7 @@ class TestErasure(HttpCase, DepanssurSubscriptionCase):
             "billing_street": "2 allée Vrillonnette",
             "billing_zip": "69007",
             "billing_city": "Lyon",
-            "consent_marketing_sms": "on",  # marketing email left unticked: an opt-out
+            "consent_marketing_sms": "on",  # marketing email left unticked: not given
             "terms": "on",
         }
         response = self.url_open("/abonnement/recapitulatif", data=data)
@@ -139,6 +139,19 @@ class TestErasure(HttpCase, DepanssurSubscriptionCase):
         client = self._sign_up()
         self.assertEqual(len(client), 1)
         subscription = client.depanssur_subscription_ids
+        # the client answers the confirmation link: the subscription starts, its invoice is posted
+        self.env["depanssur.signup"]._signup_activate(subscription, "email")
+        self.assertTrue(subscription.invoice_ids)
+        # later the client withdraws the marketing emails (an opt-out the erasure must keep)
+        self.env["depanssur.consent"].create(
+            {
+                "partner_id": client.id,
+                "purpose": "marketing_email",
+                "state": "withdrawn",
+                "source": "portal",
+                "proof_text": f"{FIRST_NAME} unticked the box on the portal",
+            }
+        )
         # a portal account, as the web sign-ups get (invitation email included)
         wizard = (
             self.env["portal.wizard"]
