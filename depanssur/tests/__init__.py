@@ -11,5 +11,6 @@ from . import (
     test_security,
     test_subscription,
     test_ui,
+    test_ui_menus,
     test_webhook,
 )
