@@ -1,9 +1,12 @@
+import json
 import logging
 from datetime import date
 
 from freezegun import freeze_time
+from lxml import etree
 from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import DepanssurSubscriptionCase
 
@@ -15,6 +18,29 @@ CLICK_EVERYWHERE = (
     ".startClickEverywhere('depanssur.depanssur_menu_root');"
 )
 CLICKBOT_DONE = "clickbot test succeeded"
+
+# Opens the action of each menu in turn (no view switch, no filter): the admin's quicker pass.
+OPEN_ACTIONS_JS = """
+(async () => {
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const { action } = odoo.__WOWL_DEBUG__.root.env.services;
+    try {
+        for (const [xmlid, actionId] of %(actions)s) {
+            await action.doAction(actionId, { clearBreadcrumbs: true });
+            await sleep(250);
+            const error = document.querySelector(".o_error_dialog");
+            if (error) {
+                throw new Error(`${xmlid}: ${error.innerText}`);
+            }
+            console.log(`Testing menu ${xmlid}`);
+            document.querySelector(".modal .btn-close")?.click();
+        }
+        console.log("test successful");
+    } catch (error) {
+        console.error(error.message);
+    }
+})();
+"""
 
 # Opens "Change plan / options" from a subscription form, removes the option, applies.
 CHANGE_WIZARD_JS = """
@@ -103,40 +129,47 @@ class TestUiMenus(HttpCase, DepanssurSubscriptionCase):
         cls.env["depanssur.kpi.snapshot"]._cron_snapshot()
 
     def _menus_with_action(self, user):
-        """xmlids of the Depanssur menus ``user`` sees that open an action."""
+        """{xmlid: action id} of the Depanssur menus ``user`` sees that open an action."""
         menus = self.env["ir.ui.menu"].with_user(user).load_menus(False)
         root = next(
             menu
             for key, menu in menus.items()
             if key != "root" and menu["xmlid"] == "depanssur.depanssur_menu_root"
         )
-        found, todo = set(), list(root["children"])
+        found, todo = {}, list(root["children"])
         while todo:
             menu = menus[todo.pop()]
             if menu["action_id"]:
-                found.add(menu["xmlid"])
+                found[menu["xmlid"]] = menu["action_id"]
             todo.extend(menu["children"])
         return found
 
-    def _click_everywhere(self, user):
+    def _click_everywhere(self, user, crawl=True):
+        """Every Depanssur menu of ``user`` opened: by Odoo's crawler (views and filters
+        included), or with ``crawl=False`` by opening each menu's action in turn."""
         expected = self._menus_with_action(user)
         self.assertTrue(expected)
         handler = MenuLogHandler()
         browser_logger = self._logger.getChild("browser")
         browser_logger.addHandler(handler)
         try:
+            if crawl:
+                code, success_signal = CLICK_EVERYWHERE, CLICKBOT_DONE
+            else:
+                actions = json.dumps(sorted(expected.items()))
+                code, success_signal = OPEN_ACTIONS_JS % {"actions": actions}, "test successful"
             self.browser_js(
                 "/odoo",
-                CLICK_EVERYWHERE,
+                code,
                 "odoo.isReady === true",
                 login=user.login,
                 timeout=180,
-                success_signal=CLICKBOT_DONE,
+                success_signal=success_signal,
             )
         finally:
             browser_logger.removeHandler(handler)
         self.assertFalse(
-            expected - handler.menus, f"menus of {user.login} not opened by the crawler"
+            set(expected) - handler.menus, f"menus of {user.login} not opened in the browser"
         )
         return handler.menus
 
@@ -167,7 +200,8 @@ class TestUiMenus(HttpCase, DepanssurSubscriptionCase):
         self.assertIn("depanssur.depanssur_kpi_snapshot_menu", tested)
 
     def test_menus_admin(self):
-        tested = self._click_everywhere(self.user_admin)
+        # the Manager's crawl covers the same views; the admin opens each of their menus
+        tested = self._click_everywhere(self.user_admin, crawl=False)
         self.assertIn("depanssur.depanssur_webhook_secret_menu", tested)
 
 
@@ -258,3 +292,78 @@ class TestWizardForms(DepanssurSubscriptionCase):
         action = form.save().action_confirm()
         subscription = self.env["depanssur.subscription"].browse(action["res_id"])
         self.assertEqual(subscription.option_line_ids.option_id, self.option_appliances)
+
+
+@tagged("post_install", "-at_install")
+class TestAgentFlows(DepanssurSubscriptionCase):
+    """Claim files have an owner and "My claim files"; a subscription is found by its client."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with freeze_time("2026-01-15"):
+            cls.subscription = subscription_with_option(cls)
+
+    def _dossier_values(self, **vals):
+        return {
+            "subscription_id": self.subscription.id,
+            "category_id": self.cat_plumbing.id,
+            "incident_date": "2026-03-01",
+            "declaration_date": "2026-03-01 10:00:00",
+            "estimated_cost": 180,
+            **vals,
+        }
+
+    def test_owner_and_my_claim_files(self):
+        Dossier = self.env["depanssur.dossier"]
+        mine = Dossier.with_user(self.user_agent).create(self._dossier_values())
+        self.assertEqual(mine.user_id, self.user_agent)
+        theirs = Dossier.with_user(self.user_manager).create(self._dossier_values())
+        self.assertEqual(theirs.user_id, self.user_manager)
+        # created by a webhook (sudo) or a job (OdooBot): nobody's file until an agent takes it
+        self.assertFalse(
+            Dossier.with_user(self.user_manager).sudo().create(self._dossier_values()).user_id
+        )
+        self.assertFalse(
+            Dossier.with_user(self.env.ref("base.user_root")).create(self._dossier_values()).user_id
+        )
+        arch = etree.fromstring(Dossier.get_view(view_type="search")["arch"])
+        [my_filter] = arch.xpath("//filter[@name='my_dossiers']")
+        as_agent = Dossier.with_user(self.user_agent)
+        domain = safe_eval(my_filter.get("domain"), {"uid": self.user_agent.id})
+        self.assertEqual(as_agent.search(domain), mine)
+        mine.with_user(self.user_agent).write({"user_id": self.user_manager.id})
+        self.assertFalse(as_agent.search(domain))
+
+    def test_subscription_found_by_client(self):
+        other = self.env["res.partner"].create(
+            {"name": "Claire Martin", "email": "claire.martin@example.fr", "phone": "+33699887766"}
+        )
+        Subscription = self.env["depanssur.subscription"].with_user(self.user_agent)
+        for term in (
+            self.subscription.name,
+            "Lefèvre",
+            "sophie.lefevre@example",
+            "+33611223344",
+            "06 11 22 33 44",
+            "0611223344",
+        ):
+            with self.subTest(term=term):
+                found = [sid for sid, _name in Subscription.name_search(term)]
+                self.assertEqual(found, self.subscription.ids)
+        self.assertFalse(Subscription.name_search("Martin"))
+        self.assertFalse(Subscription.name_search(other.phone))
+        shown = Subscription.with_context(depanssur_subscription_show_client=True).browse(
+            self.subscription.id
+        )
+        self.assertEqual(shown.display_name, f"{self.subscription.name} – Sophie Lefèvre")
+        self.assertEqual(
+            Subscription.browse(self.subscription.id).display_name, self.subscription.name
+        )
+
+    def test_no_create_where_a_subscription_is_picked(self):
+        for model in ("depanssur.dossier", "depanssur.credit.note"):
+            with self.subTest(model=model):
+                arch = etree.fromstring(self.env[model].get_view(view_type="form")["arch"])
+                [field] = arch.xpath("//field[@name='subscription_id']")
+                self.assertTrue(safe_eval(field.get("options", "{}")).get("no_create"))
