@@ -34,6 +34,7 @@
         "wizards/depanssur_subscription_wizard_views.xml",
         "wizards/depanssur_sale_wizard_views.xml",
         "views/depanssur_subscription_views.xml",
+        "wizards/depanssur_dossier_decision_wizard_views.xml",
         "views/depanssur_dossier_views.xml",
         "views/depanssur_webhook_views.xml",
         "views/depanssur_credit_note_views.xml",

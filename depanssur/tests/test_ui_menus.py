@@ -4,6 +4,7 @@ from datetime import date
 
 from freezegun import freeze_time
 from lxml import etree
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
 from odoo.tools.safe_eval import safe_eval
@@ -367,3 +368,88 @@ class TestAgentFlows(DepanssurSubscriptionCase):
                 arch = etree.fromstring(self.env[model].get_view(view_type="form")["arch"])
                 [field] = arch.xpath("//field[@name='subscription_id']")
                 self.assertTrue(safe_eval(field.get("options", "{}")).get("no_create"))
+
+
+@tagged("post_install", "-at_install")
+class TestDecisionWizard(DepanssurSubscriptionCase):
+    """ "Decide coverage" shows the decision first; a refusal reaches the client only once an
+    agent confirms it, with the reason they chose."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with freeze_time("2026-01-15"):
+            cls.subscription = subscription_with_option(cls)
+
+    def _dossier(self, **vals):
+        return (
+            self.env["depanssur.dossier"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "subscription_id": self.subscription.id,
+                    "category_id": self.cat_plumbing.id,
+                    "incident_date": "2026-03-01",
+                    "declaration_date": "2026-03-01 10:00:00",
+                    "estimated_cost": 180,
+                    **vals,
+                }
+            )
+        )
+
+    def _form(self, dossier):
+        return Form(
+            self.env["depanssur.dossier.decision.wizard"]
+            .with_user(self.user_agent)
+            .with_context(active_model="depanssur.dossier", active_id=dossier.id)
+        )
+
+    @staticmethod
+    def _decision_emails(dossier):
+        return dossier.message_ids.filtered(lambda m: (m.subject or "").startswith("Prise en"))
+
+    @freeze_time("2026-03-02")
+    def test_covered_confirmed(self):
+        dossier = self._dossier()
+        form = self._form(dossier)
+        self.assertEqual((form.decision, form.covered_amount), ("covered", 180))
+        self.assertEqual(dossier.state, "declared")  # nothing written by opening it
+        form.save().action_confirm()
+        self.assertEqual((dossier.state, dossier.decision), ("qualified", "covered"))
+        self.assertTrue(self._decision_emails(dossier))
+
+    @freeze_time("2026-03-02")
+    def test_refusal_with_the_reason_chosen(self):
+        dossier = self._dossier(category_id=self.cat_heating.id)
+        form = self._form(dossier)
+        self.assertEqual((form.decision, form.decision_reason), ("not_covered", "category"))
+        form.decision_reason = "address"
+        form.comment = "Le client appelle pour sa résidence secondaire."
+        self.assertFalse(self._decision_emails(dossier))
+        form.save().action_confirm()
+        self.assertEqual((dossier.state, dossier.decision_reason), ("refused", "address"))
+        [email] = self._decision_emails(dossier)
+        self.assertIn(
+            "Not the insured home", str(email.body) + str(dossier.message_ids.mapped("body"))
+        )
+        self.assertTrue(self._queued_sms("+33611223344", "non pris en charge"))
+
+    @freeze_time("2026-03-02")
+    def test_refusal_held_back(self):
+        dossier = self._dossier(category_id=self.cat_heating.id)
+        form = self._form(dossier)
+        form.notify_client = False
+        form.save().action_confirm()
+        self.assertEqual(dossier.state, "refused")
+        self.assertFalse(self._decision_emails(dossier))
+        self.assertFalse(self._queued_sms("+33611223344", "non pris en charge"))
+
+    @freeze_time("2026-03-02")
+    def test_changed_since_opened(self):
+        dossier = self._dossier()
+        wizard = self._form(dossier).save()
+        dossier.write({"category_id": self.cat_heating.id})
+        with self.assertRaises(UserError):
+            wizard.action_confirm()
+        self.assertEqual(dossier.state, "declared")
+        self.assertFalse(self._decision_emails(dossier))
