@@ -49,6 +49,7 @@
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/depanssur_plan_demo.xml",
+        "demo/res_users_demo.xml",
     ],
     "installable": True,
 }

@@ -453,3 +453,29 @@ class TestDecisionWizard(DepanssurSubscriptionCase):
             wizard.action_confirm()
         self.assertEqual(dossier.state, "declared")
         self.assertFalse(self._decision_emails(dossier))
+
+
+@tagged("post_install", "-at_install")
+class TestDemoUsers(HttpCase):
+    """The demo's user per role (README) logs in with its password and has its role."""
+
+    def test_demo_users(self):
+        if not self.env.ref("depanssur.user_demo_agent", raise_if_not_found=False):
+            self.skipTest("installed without demo data")
+        roles = {
+            "agent": "depanssur.group_depanssur_agent",
+            "accounting": "depanssur.group_depanssur_accounting",
+            "manager": "depanssur.group_depanssur_manager",
+            "client": "base.group_portal",
+        }
+        for login, group in roles.items():
+            with self.subTest(login=login):
+                session = self.authenticate(login, login)
+                user = self.env["res.users"].browse(session.uid)
+                self.assertEqual(user.login, login)
+                self.assertTrue(user.has_group(group))
+        self.assertFalse(self.env.ref("depanssur.user_demo_manager").has_group("base.group_system"))
+        martin = self.env.ref("depanssur.subscription_demo_martin")
+        response = self.url_open("/my/subscriptions")  # as the last one: the portal client
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(martin.name, response.text)
