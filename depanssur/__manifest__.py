@@ -35,6 +35,7 @@
         "wizards/depanssur_subscription_wizard_views.xml",
         "wizards/depanssur_sale_wizard_views.xml",
         "views/depanssur_subscription_views.xml",
+        "wizards/depanssur_dossier_decision_wizard_views.xml",
         "views/depanssur_dossier_views.xml",
         "views/depanssur_webhook_views.xml",
         "views/depanssur_credit_note_views.xml",
@@ -50,6 +51,7 @@
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/depanssur_plan_demo.xml",
+        "demo/res_users_demo.xml",
     ],
     "installable": True,
 }

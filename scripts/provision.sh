@@ -42,6 +42,7 @@ system_packages_missing() {
     command -v wkhtmltopdf >/dev/null 2>&1 || missing+=(wkhtmltopdf)
     command -v gcc >/dev/null 2>&1 || missing+=(build-essential)
     command -v git >/dev/null 2>&1 || missing+=(git)
+    command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
     "$BASE_PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
     "$BASE_PYTHON" - <<'PY' >/dev/null 2>&1 || missing+=(python3-dev)
 import os, sysconfig

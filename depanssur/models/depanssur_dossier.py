@@ -73,6 +73,15 @@ class DepanssurDossier(models.Model):
     partner_phone = fields.Char(related="partner_id.phone", string="Phone")
     partner_mobile = fields.Char(related="partner_id.mobile", string="Mobile")
     category_id = fields.Many2one("depanssur.category", required=True, tracking=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Owner",
+        default=lambda self: self._default_user_id(),
+        domain="[('share', '=', False)]",
+        index=True,
+        tracking=True,
+        help="The agent following this claim file (empty for a file created by a webhook).",
+    )
     incident_date = fields.Date(required=True, tracking=True)
     declaration_date = fields.Datetime(required=True, default=fields.Datetime.now)
     channel = fields.Selection(CHANNELS, string="Declared by", default="phone", required=True)
@@ -147,6 +156,14 @@ class DepanssurDossier(models.Model):
         "AND COALESCE(cost_parts, 0) >= 0 AND COALESCE(cost_travel, 0) >= 0)",
         "Costs cannot be negative.",
     )
+
+    @api.model
+    def _default_user_id(self):
+        """The agent creating the file; none when a job or a webhook (sudo) creates it."""
+        user = self.env.user
+        if self.env.su or user._is_superuser() or not user._is_internal():
+            return False
+        return user
 
     @api.depends("subscription_id", "incident_date")
     def _compute_risk_address_id(self):

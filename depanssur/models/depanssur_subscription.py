@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.fields import Command
+from odoo.fields import Command, Domain
 from odoo.tools import plaintext2html
 
 from ..rules import address as address_rules
@@ -39,6 +39,14 @@ class DepanssurSubscription(models.Model):
     _check_company_auto = True
     _depanssur_workflow = workflow.SUBSCRIPTION
     _depanssur_workflow_fields = frozenset({"state", "state_before_suspension"})
+    # agents find a subscription by its number or by the client's name, email or phone
+    _rec_names_search = [
+        "name",
+        "partner_id.name",
+        "partner_id.email",
+        "partner_id.phone",
+        "partner_id.mobile",
+    ]
 
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -248,6 +256,39 @@ class DepanssurSubscription(models.Model):
     # ------------------------------------------------------------
     # Computes
     # ------------------------------------------------------------
+
+    @api.depends("name", "partner_id.name")
+    @api.depends_context("depanssur_subscription_show_client")
+    def _compute_display_name(self):
+        """The number, followed by the client's name where a subscription is picked."""
+        if not self.env.context.get("depanssur_subscription_show_client"):
+            return super()._compute_display_name()
+        for subscription in self:
+            client = subscription.partner_id.name
+            subscription.display_name = (
+                f"{subscription.name} – {client}" if client else subscription.name
+            )
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        """Also match a phone typed as the agent hears it (06 12 34 56 78): stored in E.164."""
+        domain = super()._search_display_name(operator, value)
+        if (
+            operator in ("ilike", "=")
+            and isinstance(value, str)
+            and sum(char.isdigit() for char in value) >= 9
+        ):
+            try:
+                number = self.env["res.partner"]._depanssur_normalize_phone(value)
+            except ValidationError:
+                number = None
+            if number:
+                domain = (
+                    Domain(domain)
+                    | Domain("partner_id.mobile", "=", number)
+                    | Domain("partner_id.phone", "=", number)
+                )
+        return domain
 
     @api.depends("partner_id")
     def _compute_partner_invoice_id(self):

@@ -15,5 +15,6 @@ from . import (
     test_signup,
     test_subscription,
     test_ui,
+    test_ui_menus,
     test_webhook,
 )

@@ -1,5 +1,6 @@
 from . import (
     depanssur_address_change_wizard,
+    depanssur_dossier_decision_wizard,
     depanssur_sale_wizard,
     depanssur_subscription_change_wizard,
     depanssur_terminate_wizard,

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Command
 
 
 class DepanssurSubscriptionChangeWizard(models.TransientModel):
@@ -36,17 +37,22 @@ class DepanssurSubscriptionChangeWizard(models.TransientModel):
             values.update(
                 subscription_id=subscription.id,
                 plan_id=subscription.plan_id.id,
-                option_ids=subscription.option_line_ids.filtered(
-                    lambda line: line._is_active_on(today) and not line.date_end
-                ).option_id.ids,
+                option_ids=[
+                    Command.set(
+                        subscription.option_line_ids.filtered(
+                            lambda line: line._is_active_on(today) and not line.date_end
+                        ).option_id.ids
+                    )
+                ],
             )
         return values
 
     @api.depends("plan_id", "option_ids", "change_date")
     def _compute_effect(self):
         for wizard in self:
-            effect = wizard.subscription_id._change_effect(
-                wizard.plan_id, wizard.option_ids, wizard.change_date
+            # in the form (onchange), the options are new records: compare the real ones
+            effect = wizard.subscription_id._origin._change_effect(
+                wizard.plan_id._origin, wizard.option_ids._origin, wizard.change_date
             )
             wizard.update(
                 {
