@@ -75,6 +75,8 @@ class DepanssurSaleWizard(models.TransientModel):
                 self.env._("Last name and the insured home (street, zip code, city) are required.")
             )
         values = {
+            # Depanssur's rules (a valid mobile in E.164) apply to the client from now on
+            "depanssur_client": True,
             "civility": self.civility,
             "first_name": self.first_name,
             "last_name": self.last_name,
