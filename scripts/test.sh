@@ -47,31 +47,16 @@ fi
 
 # One run of the Odoo suite on a fresh database. $1 = variant: demo | nodemo.
 run_odoo_suite() {
-    local variant="$1" demo_flag=() depends odoo_version key tmpl testdb filestore http_port test_log rc
+    local variant="$1" demo_flag=() tmpl testdb http_port test_log rc
     local report own_warnings f e total passed failed
     [ "$variant" = "demo" ] && demo_flag=(--with-demo)
-    depends="$(addon_depends)"
-    odoo_version=$("$PYTHON" -c 'import odoo.release as r; print(r.version)')
-    key=$(printf '%s|%s|%s|en_US' "$depends" "$odoo_version" "$variant" | sha1sum | cut -c1-10)
-    tmpl="depanssur_tmpl_$key"
     testdb="depanssur_test_${variant}_$$"
-    filestore="$ODOO_DATA_DIR/filestore"
     test_log="$ROOT/.odoo-test-$variant.log"
     # The dependencies (what -i depanssur installs first) are cached in a template database,
     # built exactly as a fresh en_US database would get them, copied for each run.
-    if ! db_exists "$tmpl"; then
-        log "[$variant] building template database $tmpl with the dependencies ($depends)"
-        if ! odoo_cmd -d "$tmpl" -i "$depends" "${demo_flag[@]}" --stop-after-init \
-            --http-interface=127.0.0.1 --http-port=0 --log-level=warn >"$ROOT/.odoo-template.log" 2>&1; then
-            tail -n 40 "$ROOT/.odoo-template.log"
-            psql_local -c "DROP DATABASE IF EXISTS \"$tmpl\"" >/dev/null
-            log "[$variant] could not build the template database, see .odoo-template.log"
-            return 1
-        fi
-    fi
-    psql_local -c "CREATE DATABASE \"$testdb\" TEMPLATE \"$tmpl\"" >/dev/null || return 1
-    if [ -d "$filestore/$tmpl" ]; then cp -a "$filestore/$tmpl" "$filestore/$testdb"; fi
-    http_port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    tmpl=$(template_db "$variant") || return 1
+    db_copy "$tmpl" "$testdb" || return 1
+    http_port=$(free_port)
     log "[$variant] Odoo suite: -i depanssur --test-enable --test-tags ${DEPANSSUR_TEST_TAGS:-/depanssur} (log: .odoo-test-$variant.log)"
     odoo_cmd -d "$testdb" -i depanssur "${demo_flag[@]}" --test-enable \
         --test-tags "${DEPANSSUR_TEST_TAGS:-/depanssur}" \
@@ -92,8 +77,7 @@ run_odoo_suite() {
         | awk '($6 ~ /^odoo\.addons\.depanssur/ && $6 !~ /\.tests/) \
                || /Modules: depanssur|\/depanssur\/(models|views|data|security|wizards|report)|depanssur\.[a-z_.]+\(/' \
         || true)
-    psql_local -c "DROP DATABASE IF EXISTS \"$testdb\"" >/dev/null
-    rm -rf "${filestore:?}/$testdb"
+    db_drop "$testdb"
     odoo_passed=$((odoo_passed + passed))
     if [ "$rc" -ne 0 ] || [ -z "$report" ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
         log "[$variant] Odoo suite FAILED (exit $rc; ${report:-no test report}); see .odoo-test-$variant.log"
