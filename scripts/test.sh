@@ -29,6 +29,22 @@ if ! "$PYTHON" -m ruff check . || ! "$PYTHON" -m ruff format --check .; then
     status=1
 fi
 
+# OCA's quality gates: pylint-odoo with OCA's configuration for 19.0 (.pylintrc), the module
+# checks (manifest, XML, CSV) and the translation checks (configured in .oca_hooks.cfg).
+log "pylint-odoo (.pylintrc)"
+if ! "$PYTHON" -m pylint --rcfile=.pylintrc depanssur; then
+    log "pylint-odoo FAILED"
+    status=1
+fi
+log "oca-checks-odoo-module + oca-checks-po (.oca_hooks.cfg)"
+if ! "$PYTHON" -c 'import sys; from oca_pre_commit_hooks.cli import main; sys.exit(main())' \
+    --no-verbose depanssur/__manifest__.py \
+    || ! "$PYTHON" -c 'import sys; from oca_pre_commit_hooks.cli_po import main; sys.exit(main())' \
+        --no-verbose depanssur/i18n/*.po depanssur/i18n/*.pot; then
+    log "OCA module checks FAILED"
+    status=1
+fi
+
 log "pure tests (pytest tests/)"
 pure_log=$(mktemp)
 "$PYTHON" -m pytest tests -q -p no:cacheprovider 2>&1 | tee "$pure_log"
