@@ -30,7 +30,6 @@ class ResPartner(models.Model):
     )
     civility = fields.Selection(
         [("mr", "Mr."), ("mrs", "Mrs.")],
-        string="Civility",
         tracking=True,
         help="Civilité: M. or Mme, used in letters, emails and SMS.",
     )
@@ -131,7 +130,7 @@ class ResPartner(models.Model):
 
     @api.depends("civility", "is_company", "depanssur_client")
     def _compute_display_name(self):
-        super()._compute_display_name()
+        res = super()._compute_display_name()
         labels = dict(self._fields["civility"]._description_selection(self.env))
         for partner in self:
             if (
@@ -141,6 +140,7 @@ class ResPartner(models.Model):
                 and partner.display_name
             ):
                 partner.display_name = f"{labels[partner.civility]} {partner.display_name}"
+        return res
 
     @api.onchange("first_name", "last_name")
     def _onchange_first_last_name(self):
