@@ -22,7 +22,6 @@ class ResPartner(models.Model):
         store=True,
         readonly=False,
         copy=False,
-        index="btree_not_null",
         help="A client of Depanssur: set by Depanssur's own forms (sign-up, phone sale, the "
         "Clients menu) and by a first subscription. Depanssur's rules (phones in E.164, "
         "refused when invalid; civility before the name) apply to clients only: other "

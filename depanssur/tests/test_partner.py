@@ -1,6 +1,7 @@
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
-from odoo.tests import tagged
+from odoo.http import Request
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from .common import DepanssurCase, DepanssurSubscriptionCase, activate_french
@@ -262,3 +263,45 @@ class TestPartnerBecomesClient(DepanssurSubscriptionCase):
         self.assertEqual(contact.phone, "n/a", "nothing refused after the fact")
         with self.assertRaises(ValidationError):
             contact.write({"phone": "still n/a"})
+
+
+@tagged("post_install", "-at_install")
+class TestPartnerPortalAddress(HttpCase):
+    """Odoo's portal address form, as a portal user: Depanssur's phone rule for its clients only."""
+
+    def _submit(self, partner, **values):
+        return self.url_open(
+            "/my/address/submit",
+            data={
+                "name": partner.name,
+                "email": partner.email,
+                "street": "123 Main St",
+                "city": "Anytown",
+                "zipcode": "12345",
+                "country_id": self.env.ref("base.us").id,
+                "state_id": self.env.ref("base.state_us_5").id,
+                "partner_id": str(partner.id),
+                "csrf_token": Request.csrf_token(self),
+                **values,
+            },
+        )
+
+    def test_portal_address_phone(self):
+        user = new_test_user(
+            self.env, login="dp_portal_addr", groups="base.group_portal", email="p@example.com"
+        )
+        partner = user.partner_id
+        self.authenticate("dp_portal_addr", "dp_portal_addr")
+        # another module's flow, on a contact that is not a client: kept as typed (Odoo's policy)
+        response = self._submit(partner, phone="1234567890")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(partner.phone, "1234567890")
+        # a Depanssur client: an invalid number is refused, nothing saved
+        partner.depanssur_client = True
+        response = self._submit(partner, phone="12345", street="1 Other St")
+        self.assertNotEqual(response.status_code, 200)
+        partner.invalidate_recordset()
+        self.assertEqual((partner.phone, partner.street), ("1234567890", "123 Main St"))
+        response = self._submit(partner, phone="+1 650 253 0000")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(partner.phone, "+16502530000")
