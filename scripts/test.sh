@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run every test of the project: ruff, the pure tests, then the whole Odoo suite of the addon
-# (at_install + post_install), installed the standard way (`-i depanssur --test-enable`, en_US) in
-# fresh throwaway databases on the private PostgreSQL cluster, once with demo data and once without.
+# Run every test of the project: ruff, pylint-odoo and OCA's module checks, the pure tests, the
+# whole Odoo suite of the addon (at_install + post_install), installed the standard way
+# (`-i depanssur --test-enable`, en_US) in fresh throwaway databases on the private PostgreSQL
+# cluster, once with demo data and once without, then the compatibility run (scripts/compat.sh).
 # Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh); never skips the
 # Odoo suite: when Odoo cannot be provisioned it fails, naming the stage.
 set -uo pipefail
@@ -122,10 +123,26 @@ else
     for variant in ${DEPANSSUR_TEST_VARIANTS:-nodemo demo}; do
         run_odoo_suite "$variant" || status=1
     done
+    # The compatibility run (scripts/compat.sh): Odoo's own tests with and without depanssur, on a
+    # database that already lives; install, upgrade and uninstall. Part of every full run; a run
+    # narrowed by DEPANSSUR_TEST_TAGS skips it unless DEPANSSUR_COMPAT=1 (DEPANSSUR_COMPAT=0: never).
+    if [ "${DEPANSSUR_COMPAT:-$([ -z "${DEPANSSUR_TEST_TAGS:-}" ] && echo 1 || echo 0)}" = "1" ]; then
+        # shellcheck source=scripts/compat.sh
+        source "$ROOT/scripts/compat.sh"
+        compat_run || status=1
+        compat_ran=1
+    fi
 fi
 
 echo
 echo "pure: ${pure_passed} passed, ${pure_failed} failed, ${pure_skipped} skipped"
 echo "odoo: ${odoo_passed} passed, ${odoo_failed} failed (variants: ${DEPANSSUR_TEST_VARIANTS:-nodemo demo})"
-echo "total: $((pure_passed + odoo_passed)) passed, $((pure_failed + odoo_failed)) failed"
+if [ "${compat_ran:-0}" = "1" ]; then
+    echo "odoo compat: ${compat_passed} passed, ${compat_failed} failed (Odoo's own tests with depanssur; failed = not failing without it)"
+else
+    compat_passed=0
+    compat_failed=0
+    echo "odoo compat: not run (DEPANSSUR_TEST_TAGS or DEPANSSUR_COMPAT=0)"
+fi
+echo "total: $((pure_passed + odoo_passed + compat_passed)) passed, $((pure_failed + odoo_failed + compat_failed)) failed"
 exit "$status"
