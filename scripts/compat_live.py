@@ -166,7 +166,12 @@ def check_installed():
         env["res.partner"]
         .with_context(active_test=False)
         .search_count(
-            [("is_company", "=", False), ("name", "!=", False), ("last_name", "=", False)]
+            [
+                ("is_company", "=", False),
+                ("type", "=", "contact"),
+                ("name", "!=", False),
+                ("last_name", "=", False),
+            ]
         )
     )
     if persons:

@@ -80,10 +80,11 @@ class ResPartner(models.Model):
                 partner.depanssur_subscription_ids
             )
 
-    @api.depends("name", "is_company", "depanssur_anonymized")
+    @api.depends("name", "is_company", "type", "depanssur_anonymized")
     def _compute_name_parts(self):
         for partner in self:
-            if partner.is_company or partner.depanssur_anonymized:
+            # a person; not an address (invoice, delivery, other: named after a place or nothing)
+            if partner.is_company or partner.type != "contact" or partner.depanssur_anonymized:
                 first, last = "", ""
             else:
                 first, last = split_name(partner.name, (partner.first_name, partner.last_name))

@@ -53,6 +53,11 @@ class TestPartner(DepanssurCase):
         self.assertEqual(
             (self.client.first_name, self.client.last_name), ("Marie Sophie", "Lefèvre-Durand")
         )
+        # an address is not a person
+        home = Partner.create(
+            {"name": "12 rue de la République", "type": "other", "parent_id": contact.id}
+        )
+        self.assertFalse(home.first_name or home.last_name)
         # a user created by another module (its partner through _inherits)
         user = self.env["res.users"].create({"name": "Léa Martin", "login": "lea.martin"})
         self.assertEqual((user.first_name, user.last_name), ("Léa", "Martin"))

@@ -15,7 +15,7 @@ def migrate(cr, version):
         return
     env = api.Environment(cr, SUPERUSER_ID, {})
     partners = env["res.partner"].with_context(active_test=False)
-    persons = partners.search([("is_company", "=", False)], order="id")
+    persons = partners.search([("is_company", "=", False), ("type", "=", "contact")], order="id")
     for fname in ("first_name", "last_name"):
         env.add_to_compute(partners._fields[fname], persons)
     env.flush_all()
