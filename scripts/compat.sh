@@ -43,6 +43,7 @@ COMPAT_TAGS_DEFAULT="\
 /payment,\
 -/test_mail_sms:TestSMSPerformance,-/test_mail_sms:TestSMSMassPerformance"
 
+COMPAT_TAGS="${DEPANSSUR_COMPAT_TAGS:-$COMPAT_TAGS_DEFAULT}"
 compat_passed=0
 compat_failed=0
 compat_summary=""
@@ -144,23 +145,28 @@ compat_previous_release() {
     return 1
 }
 
+# Where the baseline of template $2 on the Odoo tree $1 is cached: beside the cached Odoo tree
+# (shared by every checkout of the machine), keyed by what decides its results.
+compat_baseline_file() {
+    local key
+    key=$(cat <(echo "$1|$2|$COMPAT_TAGS") \
+        <("$PYTHON" -c 'import sys, phonenumbers; print(sys.version, phonenumbers.__version__)') \
+        "$ROOT/scripts/compat_odoo.py" | sha1sum | cut -c1-12)
+    echo "${DEPANSSUR_COMPAT_CACHE:-$(dirname "$ODOO_CACHE_DIR")/compat}/baseline-$key.txt"
+}
+
 compat_run() {
     local t0 fingerprint tmpl cache_dir cache key db rc report base_report new_failures
     local with_failures base_failures prev prev_dir addons_prev total failed elapsed
     t0=$(date +%s)
-    COMPAT_TAGS="${DEPANSSUR_COMPAT_TAGS:-$COMPAT_TAGS_DEFAULT}"
     compat_passed=0
     compat_failed=0
     fingerprint=$(compat_odoo_fingerprint) || return 1
     tmpl=$(compat_template) || { compat_failed=1; return 1; }
 
-    # 2. baseline, once per machine: beside the cached Odoo tree (shared by every checkout),
-    # keyed by what decides its results
-    cache_dir="${DEPANSSUR_COMPAT_CACHE:-$(dirname "$ODOO_CACHE_DIR")/compat}"
-    key=$(cat <(echo "$fingerprint|$tmpl|$COMPAT_TAGS") \
-        <("$PYTHON" -c 'import sys, phonenumbers; print(sys.version, phonenumbers.__version__)') \
-        "$ROOT/scripts/compat_odoo.py" | sha1sum | cut -c1-12)
-    cache="$cache_dir/baseline-$key.txt"
+    # 2. baseline, once per machine
+    cache=$(compat_baseline_file "$fingerprint" "$tmpl")
+    cache_dir=$(dirname "$cache")
     if [ ! -s "$cache" ]; then
         log "[compat] baseline: Odoo's tests without depanssur (once per machine; log: .odoo-compat-baseline.log)"
         db="depanssur_compat_base_$$"
