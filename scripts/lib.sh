@@ -154,3 +154,43 @@ data_dir = $ODOO_DATA_DIR
 CONF
     echo "$conf"
 }
+
+# The cached template database holding depanssur's dependencies (what `-i depanssur` installs
+# first), built exactly as a fresh en_US database gets them; $1 = demo | nodemo. Prints its name.
+template_db() {
+    local variant="$1" demo_flag=() depends odoo_version key tmpl
+    [ "$variant" = "demo" ] && demo_flag=(--with-demo)
+    depends="$(addon_depends)"
+    odoo_version=$("$PYTHON" -c 'import odoo.release as r; print(r.version)')
+    key=$(printf '%s|%s|%s|en_US' "$depends" "$odoo_version" "$variant" | sha1sum | cut -c1-10)
+    tmpl="depanssur_tmpl_$key"
+    if ! db_exists "$tmpl"; then
+        log "[$variant] building template database $tmpl with the dependencies ($depends)"
+        if ! odoo_cmd -d "$tmpl" -i "$depends" "${demo_flag[@]}" --stop-after-init \
+            --http-interface=127.0.0.1 --http-port=0 --log-level=warn >"$ROOT/.odoo-template.log" 2>&1; then
+            tail -n 40 "$ROOT/.odoo-template.log" >&2
+            psql_local -c "DROP DATABASE IF EXISTS \"$tmpl\"" >/dev/null
+            log "[$variant] could not build the template database, see .odoo-template.log"
+            return 1
+        fi
+    fi
+    echo "$tmpl"
+}
+
+# Copy database $1 (and its filestore) to a new database $2; drop a database and its filestore.
+db_copy() {
+    psql_local -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\"" >/dev/null || return 1
+    if [ -d "$ODOO_DATA_DIR/filestore/$1" ]; then
+        mkdir -p "$ODOO_DATA_DIR/filestore"
+        cp -a "$ODOO_DATA_DIR/filestore/$1" "$ODOO_DATA_DIR/filestore/$2"
+    fi
+}
+db_drop() {
+    psql_local -c "DROP DATABASE IF EXISTS \"$1\"" >/dev/null
+    rm -rf "${ODOO_DATA_DIR:?}/filestore/$1"
+}
+
+# A free TCP port on 127.0.0.1 (for the HTTP server of HttpCase tests).
+free_port() {
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

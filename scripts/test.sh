@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run every test of the project: ruff, the pure tests, then the whole Odoo suite of the addon
-# (at_install + post_install), installed the standard way (`-i depanssur --test-enable`, en_US) in
-# fresh throwaway databases on the private PostgreSQL cluster, once with demo data and once without.
+# Run every test of the project: ruff, pylint-odoo and OCA's module checks, the pure tests, the
+# whole Odoo suite of the addon (at_install + post_install), installed the standard way
+# (`-i depanssur --test-enable`, en_US) in fresh throwaway databases on the private PostgreSQL
+# cluster, once with demo data and once without, then the compatibility run (scripts/compat.sh).
 # Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh); never skips the
 # Odoo suite: when Odoo cannot be provisioned it fails, naming the stage.
 set -uo pipefail
@@ -29,6 +30,22 @@ if ! "$PYTHON" -m ruff check . || ! "$PYTHON" -m ruff format --check .; then
     status=1
 fi
 
+# OCA's quality gates: pylint-odoo with OCA's configuration for 19.0 (.pylintrc), the module
+# checks (manifest, XML, CSV) and the translation checks (configured in .oca_hooks.cfg).
+log "pylint-odoo (.pylintrc)"
+if ! "$PYTHON" -m pylint --rcfile=.pylintrc depanssur; then
+    log "pylint-odoo FAILED"
+    status=1
+fi
+log "oca-checks-odoo-module + oca-checks-po (.oca_hooks.cfg)"
+if ! "$PYTHON" -c 'import sys; from oca_pre_commit_hooks.cli import main; sys.exit(main())' \
+    --no-verbose depanssur/__manifest__.py \
+    || ! "$PYTHON" -c 'import sys; from oca_pre_commit_hooks.cli_po import main; sys.exit(main())' \
+        --no-verbose depanssur/i18n/*.po depanssur/i18n/*.pot; then
+    log "OCA module checks FAILED"
+    status=1
+fi
+
 log "pure tests (pytest tests/)"
 pure_log=$(mktemp)
 "$PYTHON" -m pytest tests -q -p no:cacheprovider 2>&1 | tee "$pure_log"
@@ -47,31 +64,16 @@ fi
 
 # One run of the Odoo suite on a fresh database. $1 = variant: demo | nodemo.
 run_odoo_suite() {
-    local variant="$1" demo_flag=() depends odoo_version key tmpl testdb filestore http_port test_log rc
+    local variant="$1" demo_flag=() tmpl testdb http_port test_log rc
     local report own_warnings f e total passed failed
     [ "$variant" = "demo" ] && demo_flag=(--with-demo)
-    depends="$(addon_depends)"
-    odoo_version=$("$PYTHON" -c 'import odoo.release as r; print(r.version)')
-    key=$(printf '%s|%s|%s|en_US' "$depends" "$odoo_version" "$variant" | sha1sum | cut -c1-10)
-    tmpl="depanssur_tmpl_$key"
     testdb="depanssur_test_${variant}_$$"
-    filestore="$ODOO_DATA_DIR/filestore"
     test_log="$ROOT/.odoo-test-$variant.log"
     # The dependencies (what -i depanssur installs first) are cached in a template database,
     # built exactly as a fresh en_US database would get them, copied for each run.
-    if ! db_exists "$tmpl"; then
-        log "[$variant] building template database $tmpl with the dependencies ($depends)"
-        if ! odoo_cmd -d "$tmpl" -i "$depends" "${demo_flag[@]}" --stop-after-init \
-            --http-interface=127.0.0.1 --http-port=0 --log-level=warn >"$ROOT/.odoo-template.log" 2>&1; then
-            tail -n 40 "$ROOT/.odoo-template.log"
-            psql_local -c "DROP DATABASE IF EXISTS \"$tmpl\"" >/dev/null
-            log "[$variant] could not build the template database, see .odoo-template.log"
-            return 1
-        fi
-    fi
-    psql_local -c "CREATE DATABASE \"$testdb\" TEMPLATE \"$tmpl\"" >/dev/null || return 1
-    if [ -d "$filestore/$tmpl" ]; then cp -a "$filestore/$tmpl" "$filestore/$testdb"; fi
-    http_port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    tmpl=$(template_db "$variant") || return 1
+    db_copy "$tmpl" "$testdb" || return 1
+    http_port=$(free_port)
     log "[$variant] Odoo suite: -i depanssur --test-enable --test-tags ${DEPANSSUR_TEST_TAGS:-/depanssur} (log: .odoo-test-$variant.log)"
     odoo_cmd -d "$testdb" -i depanssur "${demo_flag[@]}" --test-enable \
         --test-tags "${DEPANSSUR_TEST_TAGS:-/depanssur}" \
@@ -92,8 +94,7 @@ run_odoo_suite() {
         | awk '($6 ~ /^odoo\.addons\.depanssur/ && $6 !~ /\.tests/) \
                || /Modules: depanssur|\/depanssur\/(models|views|data|security|wizards|report)|depanssur\.[a-z_.]+\(/' \
         || true)
-    psql_local -c "DROP DATABASE IF EXISTS \"$testdb\"" >/dev/null
-    rm -rf "${filestore:?}/$testdb"
+    db_drop "$testdb"
     odoo_passed=$((odoo_passed + passed))
     if [ "$rc" -ne 0 ] || [ -z "$report" ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
         log "[$variant] Odoo suite FAILED (exit $rc; ${report:-no test report}); see .odoo-test-$variant.log"
@@ -122,10 +123,26 @@ else
     for variant in ${DEPANSSUR_TEST_VARIANTS:-nodemo demo}; do
         run_odoo_suite "$variant" || status=1
     done
+    # The compatibility run (scripts/compat.sh): Odoo's own tests with and without depanssur, on a
+    # database that already lives; install, upgrade and uninstall. Part of every full run; a run
+    # narrowed by DEPANSSUR_TEST_TAGS skips it unless DEPANSSUR_COMPAT=1 (DEPANSSUR_COMPAT=0: never).
+    if [ "${DEPANSSUR_COMPAT:-$([ -z "${DEPANSSUR_TEST_TAGS:-}" ] && echo 1 || echo 0)}" = "1" ]; then
+        # shellcheck source=scripts/compat.sh
+        source "$ROOT/scripts/compat.sh"
+        compat_run || status=1
+        compat_ran=1
+    fi
 fi
 
 echo
 echo "pure: ${pure_passed} passed, ${pure_failed} failed, ${pure_skipped} skipped"
 echo "odoo: ${odoo_passed} passed, ${odoo_failed} failed (variants: ${DEPANSSUR_TEST_VARIANTS:-nodemo demo})"
-echo "total: $((pure_passed + odoo_passed)) passed, $((pure_failed + odoo_failed)) failed"
+if [ "${compat_ran:-0}" = "1" ]; then
+    echo "odoo compat: ${compat_passed} passed, ${compat_failed} failed (Odoo's own tests with depanssur; failed = not failing without it)"
+else
+    compat_passed=0
+    compat_failed=0
+    echo "odoo compat: not run (DEPANSSUR_TEST_TAGS or DEPANSSUR_COMPAT=0)"
+fi
+echo "total: $((pure_passed + odoo_passed + compat_passed)) passed, $((pure_failed + odoo_failed + compat_failed)) failed"
 exit "$status"

@@ -18,7 +18,6 @@ class DepanssurCoverageMixin(models.AbstractModel):
     currency_id = fields.Many2one(related="company_id.currency_id")
     product_id = fields.Many2one(
         "product.product",
-        string="Product",
         required=True,
         ondelete="restrict",
         help="Invoiced product: its taxes and income account are used on the invoices.",

@@ -287,7 +287,7 @@ class DepanssurJobs(models.AbstractModel):
     @api.model
     def _data_quality_issues(self):
         Partner = self.env["res.partner"]
-        clients = self.env["depanssur.subscription"].search([]).partner_id
+        clients = Partner.search([("depanssur_subscription_ids", "!=", False)])
         invalid_phones = clients.filtered(
             lambda p: any(
                 number and not p._phone_format(number=number) for number in (p.phone, p.mobile)

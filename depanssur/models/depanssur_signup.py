@@ -276,6 +276,8 @@ class DepanssurSignup(models.AbstractModel):
             city=clean["city"],
             country_id=self.env.ref("base.fr").id,
             lang=lang,
+            # Depanssur's rules (a valid mobile in E.164, the civility in the name) from now on
+            depanssur_client=True,
         )
 
     @api.model

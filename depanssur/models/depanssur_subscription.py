@@ -440,9 +440,10 @@ class DepanssurSubscription(models.Model):
             )
 
     def _compute_access_url(self):
-        super()._compute_access_url()
+        res = super()._compute_access_url()
         for subscription in self:
             subscription.access_url = f"/my/subscriptions/{subscription.id}"
+        return res
 
     # ------------------------------------------------------------
     # Workflow: every state change goes through _change_state

@@ -4,6 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
+from ..rules.person_name import join_name, split_name
 from .depanssur_consent import CONSENT_PURPOSES
 
 _logger = logging.getLogger(__name__)
@@ -15,23 +16,36 @@ PHONE_FIELDS = ("phone", "mobile")
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    depanssur_client = fields.Boolean(
+        string="Depanssur client",
+        compute="_compute_depanssur_client",
+        store=True,
+        readonly=False,
+        copy=False,
+        help="A client of Depanssur: set by Depanssur's own forms (sign-up, phone sale, the "
+        "Clients menu) and by a first subscription. Depanssur's rules (phones in E.164, "
+        "refused when invalid; civility before the name) apply to clients only: other "
+        "contacts keep Odoo's behaviour.",
+    )
     civility = fields.Selection(
         [("mr", "Mr."), ("mrs", "Mrs.")],
-        string="Civility",
         tracking=True,
         help="Civilité: M. or Mme, used in letters, emails and SMS.",
     )
-    first_name = fields.Char(tracking=True)
-    last_name = fields.Char(tracking=True)
+    # Derived from the full name (Odoo's `name`, which every other module reads and writes) when
+    # not given; Depanssur's forms give them and the full name is rebuilt from them.
+    first_name = fields.Char(compute="_compute_name_parts", store=True, readonly=False)
+    last_name = fields.Char(compute="_compute_name_parts", store=True, readonly=False)
     mobile = fields.Char(
         tracking=True,
         index="btree_not_null",
-        help="Mobile number, normalised to E.164 (+33...).",
+        help="Mobile number, in E.164 (+33...) when valid; a client's must be valid.",
     )
     # Indexed: clients are found by email or phone (sign-up, webhooks, agents), and Odoo's mail
     # composer looks the author up by email for every message; at 100k clients a scan costs ~35 ms
     email_normalized = fields.Char(index="btree_not_null")
     phone = fields.Char(index="btree_not_null")
+    phone_sanitized = fields.Char(index="btree_not_null")
     depanssur_consent_ids = fields.One2many(
         "depanssur.consent", "partner_id", string="Consent history", readonly=True
     )
@@ -58,6 +72,24 @@ class ResPartner(models.Model):
     )
     depanssur_anonymized = fields.Boolean(string="Anonymised", readonly=True, copy=False)
     depanssur_anonymized_date = fields.Datetime(string="Anonymised on", readonly=True, copy=False)
+
+    @api.depends("depanssur_subscription_ids")
+    def _compute_depanssur_client(self):
+        for partner in self:
+            partner.depanssur_client = partner.depanssur_client or bool(
+                partner.depanssur_subscription_ids
+            )
+
+    @api.depends("name", "is_company", "type", "depanssur_anonymized")
+    def _compute_name_parts(self):
+        for partner in self:
+            # a person; not an address (invoice, delivery, other: named after a place or nothing)
+            if partner.is_company or partner.type != "contact" or partner.depanssur_anonymized:
+                first, last = "", ""
+            else:
+                first, last = split_name(partner.name, (partner.first_name, partner.last_name))
+            partner.first_name = first or False
+            partner.last_name = last or False
 
     @api.depends("depanssur_consent_ids.state", "depanssur_consent_ids.date")
     def _compute_consent_status(self):
@@ -96,18 +128,24 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.id)]
         return action
 
-    @api.depends("civility", "is_company")
+    @api.depends("civility", "is_company", "depanssur_client")
     def _compute_display_name(self):
-        super()._compute_display_name()
+        res = super()._compute_display_name()
         labels = dict(self._fields["civility"]._description_selection(self.env))
         for partner in self:
-            if partner.civility and not partner.is_company and partner.display_name:
+            if (
+                partner.depanssur_client
+                and partner.civility
+                and not partner.is_company
+                and partner.display_name
+            ):
                 partner.display_name = f"{labels[partner.civility]} {partner.display_name}"
+        return res
 
     @api.onchange("first_name", "last_name")
     def _onchange_first_last_name(self):
         if not self.is_company and (self.first_name or self.last_name):
-            self.name = self._depanssur_full_name(self.first_name, self.last_name)
+            self.name = join_name(self.first_name, self.last_name)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -119,7 +157,7 @@ class ResPartner(models.Model):
         if self.env.su and self.env.context.get("depanssur_anonymize"):
             return super().write(vals)
         if len(self) > 1 and any(f in vals for f in ("first_name", "last_name", *PHONE_FIELDS)):
-            # the country used for phones and the name parts may differ per partner
+            # the country used for phones, the name parts and being a client differ per partner
             for partner in self:
                 partner.write(dict(vals))
             return True
@@ -132,27 +170,44 @@ class ResPartner(models.Model):
 
     @api.model
     def _depanssur_full_name(self, first_name, last_name):
-        return " ".join(part.strip() for part in (first_name, last_name) if part and part.strip())
+        return join_name(first_name, last_name)
 
     def _depanssur_prepare_vals(self, vals, partner=None):
-        """Normalise the phones and build the name from first/last name, in place."""
+        """Build the name from first/last name and format the phones, in place.
+
+        A Depanssur client's phones are normalised to E.164 or refused; another contact's
+        ``phone`` is left as Odoo keeps it and its ``mobile`` is formatted when valid, kept as
+        typed otherwise (Odoo's own policy in ``phone_validation``).
+        """
         partner = partner or self.browse()
         is_company = vals.get("is_company", partner.is_company if partner else False)
         if not is_company and ("first_name" in vals or "last_name" in vals):
             first = vals.get("first_name", partner.first_name if partner else False)
             last = vals.get("last_name", partner.last_name if partner else False)
-            full_name = self._depanssur_full_name(first, last)
+            full_name = join_name(first, last)
             if full_name:
                 vals["name"] = full_name
         country = partner.country_id if partner else self.env["res.country"]
         if vals.get("country_id"):
             country = self.env["res.country"].browse(vals["country_id"])
+        if partner:
+            client = vals.get("depanssur_client", partner.depanssur_client)
+        else:
+            client = vals.get("depanssur_client", self.env.context.get("default_depanssur_client"))
         for fname in PHONE_FIELDS:
-            if vals.get(fname):
+            if not vals.get(fname) or not isinstance(vals[fname], str):
+                continue
+            if client:
                 vals[fname] = self._depanssur_normalize_phone(vals[fname], country=country)
+            elif fname == "mobile":
+                vals[fname] = self._depanssur_format_phone(vals[fname], country=country)
 
     def _depanssur_normalize_phone(self, number, country=None):
-        """Return ``number`` in E.164, France by default, or raise a clear ValidationError."""
+        """Return ``number`` in E.164, France by default, or raise a clear ValidationError.
+
+        Depanssur's rule for its clients and its own entry points (sign-up, phone sale,
+        look-ups); see :meth:`_depanssur_format_phone` for everything else.
+        """
         country = country or (self.country_id if len(self) == 1 else None)
         country = country or self.env.ref("base.fr")
         try:
@@ -172,6 +227,18 @@ class ResPartner(models.Model):
                 )
             )
         return formatted
+
+    def _depanssur_format_phone(self, number, country=None):
+        """``number`` in E.164 when it is valid, else as typed (never refused).
+
+        The country is the given one, else the partner's, else the company's, as Odoo's
+        ``_phone_format`` guesses it.
+        """
+        country = country or (self.country_id if len(self) == 1 else None)
+        formatted = self.env["res.partner"]._phone_format(
+            number=number.strip(), country=country or False, force_format="E164"
+        )
+        return formatted or number
 
     # ------------------------------------------------------------
     # Actions
@@ -210,7 +277,12 @@ class ResPartner(models.Model):
             except ValidationError:
                 number = None
             if number:
-                domain.append(["|", ("mobile", "=", number), ("phone", "=", number)])
+                # phone_sanitized: Odoo's E.164 copy of a contact's number, however it was typed
+                domain.append(
+                    Domain("mobile", "=", number)
+                    | Domain("phone", "=", number)
+                    | Domain("phone_sanitized", "=", number)
+                )
         if not domain:
             return self.browse()
         return self.search(

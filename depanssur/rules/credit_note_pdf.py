@@ -193,8 +193,9 @@ class _NumberedCanvas(rl_canvas.Canvas):
                 self.drawCentredString(width / 2, y, line)
                 y += 9
             self.drawRightString(width - 18 * mm, 7 * mm, f"Page {self._pageNumber} / {total}")
-            super().showPage()
-        super().save()
+            # the canvas's own page break (ours only records the page)
+            rl_canvas.Canvas.showPage(self)
+        return super().save()
 
 
 def render(doc: CreditNoteDocument) -> bytes:

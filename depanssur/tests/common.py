@@ -30,6 +30,7 @@ class DepanssurCase(TransactionCase):
         cls.user_internal = new_test_user(cls.env, login="dp_internal", groups="base.group_user")
         cls.client = cls.env["res.partner"].create(
             {
+                "depanssur_client": True,
                 "civility": "mrs",
                 "first_name": "Sophie",
                 "last_name": "Lefèvre",

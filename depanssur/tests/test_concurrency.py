@@ -67,7 +67,7 @@ class TestConcurrentCompletions(TransactionCase):
                 ]
             )
             dossiers.with_context(depanssur_no_notify=True).action_qualify()
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit  # two cursors must see it
             cls.ids = {
                 "plan": plan.id,
                 "partner": partner.id,
@@ -101,7 +101,7 @@ class TestConcurrentCompletions(TransactionCase):
                 cr.execute("DELETE FROM product_product WHERE id = %s", (ids["product"],))
                 cr.execute("DELETE FROM product_template WHERE id = %s", (ids["template"],))
                 cr.execute("DELETE FROM res_partner WHERE id = %s", (ids["partner"],))
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit  # undo setUpClass
         super().tearDownClass()
 
     @classmethod

@@ -18,7 +18,7 @@ class DepanssurSaleWizard(models.TransientModel):
     email = fields.Char()
     mobile = fields.Char()
     street = fields.Char(string="Insured home: street")
-    zip = fields.Char(string="Zip")
+    zip = fields.Char()
     city = fields.Char()
     plan_id = fields.Many2one("depanssur.plan", required=True)
     option_ids = fields.Many2many("depanssur.option", string="Options")
