@@ -138,7 +138,7 @@ class DepanssurPortal(CustomerPortal):
         website=True,
         max_content_length=64 * 1024,
     )
-    def portal_request_address_change(self, subscription_id, street="", zip="", city="", **_kw):
+    def portal_request_address_change(self, subscription_id, street="", zip="", city="", **_kw):  # pylint: disable=redefined-builtin  # "zip" is the form field's name
         """A move: checked first; on a problem the form comes back with the errors (400) and
         nothing is created."""
         subscription_sudo = self._depanssur_subscription_or_404(subscription_id)

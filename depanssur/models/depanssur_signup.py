@@ -67,26 +67,25 @@ class DepanssurSignup(models.AbstractModel):
 
     @api.model
     def _signup_messages(self, channel):
-        _ = self.env._
         return {
-            "plan_id": _("Choose a plan."),
-            "option_ids": _("This option is not available with the chosen plan."),
-            "civility": _("Tell us your civility."),
-            "first_name": _("Enter your first name."),
-            "last_name": _("Enter your last name."),
-            "email": _("Invalid email address."),
-            "mobile": _("Invalid mobile number (e.g. 06 12 34 56 78)."),
-            "street": _("Enter the address of the home to cover."),
-            "zip": _("Invalid zip code (5 digits)."),
-            "city": _("Enter the city."),
-            "billing": _("Incomplete billing address."),
-            "billing_period": _("Choose a billing period."),
-            "date_start": _("Choose a start date."),
-            "terms": _("The client must accept the terms and conditions.")
+            "plan_id": self.env._("Choose a plan."),
+            "option_ids": self.env._("This option is not available with the chosen plan."),
+            "civility": self.env._("Tell us your civility."),
+            "first_name": self.env._("Enter your first name."),
+            "last_name": self.env._("Enter your last name."),
+            "email": self.env._("Invalid email address."),
+            "mobile": self.env._("Invalid mobile number (e.g. 06 12 34 56 78)."),
+            "street": self.env._("Enter the address of the home to cover."),
+            "zip": self.env._("Invalid zip code (5 digits)."),
+            "city": self.env._("Enter the city."),
+            "billing": self.env._("Incomplete billing address."),
+            "billing_period": self.env._("Choose a billing period."),
+            "date_start": self.env._("Choose a start date."),
+            "terms": self.env._("The client must accept the terms and conditions.")
             if channel == "phone"
-            else _("You must accept the terms and conditions to subscribe."),
-            "too_long": _("This field is too long."),
-            "invalid_chars": _("This field contains characters that are not allowed."),
+            else self.env._("You must accept the terms and conditions to subscribe."),
+            "too_long": self.env._("This field is too long."),
+            "invalid_chars": self.env._("This field contains characters that are not allowed."),
         }
 
     @api.model

@@ -30,8 +30,94 @@ CLIENT_THREAD_MODELS = (
 ACCOUNTING_MODELS = ("account.move",)
 
 
+def _regex_escape(text):
+    """``text`` as a literal in a PostgreSQL regular expression."""
+    return "".join("\\" + c if not c.isalnum() and c != " " else c for c in text)
+
+
+# what the right-of-access export holds, per model: the fields exported (technical names)
+EXPORT_FIELDS = {
+    "res.partner": (
+        "name",
+        "civility",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile",
+        "street",
+        "street2",
+        "zip",
+        "city",
+        "country_id",
+        "lang",
+        "type",
+        "create_date",
+    ),
+    "depanssur.consent": (
+        "purpose",
+        "channel",
+        "state",
+        "date",
+        "source",
+        "proof_text",
+        "proof_attachment_id",
+        "ip_address",
+        "user_id",
+    ),
+    "depanssur.subscription": (
+        "name",
+        "plan_id",
+        "state",
+        "date_start",
+        "carence_end_date",
+        "risk_address_id",
+        "billing_period",
+        "monthly_amount",
+        "termination_reason",
+        "termination_date",
+        "termination_comment",
+    ),
+    "depanssur.dossier": (
+        "name",
+        "subscription_id",
+        "category_id",
+        "incident_date",
+        "declaration_date",
+        "channel",
+        "state",
+        "description",
+        "decision",
+        "decision_reason",
+        "final_cost",
+        "covered_amount",
+        "client_share",
+        "scheduled_date",
+        "done_date",
+        "nps_score",
+        "nps_comment",
+        "nps_date",
+    ),
+    "account.move": (
+        "name",
+        "move_type",
+        "invoice_date",
+        "invoice_date_due",
+        "amount_untaxed",
+        "amount_tax",
+        "amount_total",
+        "amount_residual",
+        "payment_state",
+        "currency_id",
+    ),
+    "mail.message": ("date", "model", "res_id", "message_type", "author_id", "subject", "body"),
+}
+
+
+# Erasure and right of access kept in their own file, apart from the client fields of
+# res_partner.py (hence the exception to consider-merging-classes-inherited on _inherit).
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------
     # Blockers
@@ -94,8 +180,9 @@ class ResPartner(models.Model):
         messages = self._depanssur_erasure_messages(scope)
         proofs = self.sudo().depanssur_consent_ids.proof_attachment_id
         self._depanssur_erase_users()
-        super()._depanssur_anonymize()
+        result = super()._depanssur_anonymize()
         self._depanssur_erase_traces(identity, scope, messages, proofs)
+        return result
 
     def _depanssur_identity_strings(self):
         """The client's name, email and phones as they may appear in free text (lower case)."""
@@ -306,94 +393,6 @@ class ResPartner(models.Model):
             )
         self.env["depanssur.job.run"].invalidate_model(["message"])
 
-
-def _regex_escape(text):
-    """``text`` as a literal in a PostgreSQL regular expression."""
-    return "".join("\\" + c if not c.isalnum() and c != " " else c for c in text)
-
-
-# what the right-of-access export holds, per model: the fields exported (technical names)
-EXPORT_FIELDS = {
-    "res.partner": (
-        "name",
-        "civility",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "mobile",
-        "street",
-        "street2",
-        "zip",
-        "city",
-        "country_id",
-        "lang",
-        "type",
-        "create_date",
-    ),
-    "depanssur.consent": (
-        "purpose",
-        "channel",
-        "state",
-        "date",
-        "source",
-        "proof_text",
-        "proof_attachment_id",
-        "ip_address",
-        "user_id",
-    ),
-    "depanssur.subscription": (
-        "name",
-        "plan_id",
-        "state",
-        "date_start",
-        "carence_end_date",
-        "risk_address_id",
-        "billing_period",
-        "monthly_amount",
-        "termination_reason",
-        "termination_date",
-        "termination_comment",
-    ),
-    "depanssur.dossier": (
-        "name",
-        "subscription_id",
-        "category_id",
-        "incident_date",
-        "declaration_date",
-        "channel",
-        "state",
-        "description",
-        "decision",
-        "decision_reason",
-        "final_cost",
-        "covered_amount",
-        "client_share",
-        "scheduled_date",
-        "done_date",
-        "nps_score",
-        "nps_comment",
-        "nps_date",
-    ),
-    "account.move": (
-        "name",
-        "move_type",
-        "invoice_date",
-        "invoice_date_due",
-        "amount_untaxed",
-        "amount_tax",
-        "amount_total",
-        "amount_residual",
-        "payment_state",
-        "currency_id",
-    ),
-    "mail.message": ("date", "model", "res_id", "message_type", "author_id", "subject", "body"),
-}
-
-
-class ResPartnerPrivacyExport(models.Model):
-    _inherit = "res.partner"
-
     def _depanssur_check_privacy_export(self):
         """An agent exports any client; a portal user only their own data."""
         self.ensure_one()
@@ -475,16 +474,15 @@ class ResPartnerPrivacyExport(models.Model):
         self.ensure_one()
         self._depanssur_check_privacy_export()
         data = self._depanssur_privacy_data()
-        _ = self.env._
         headings = [
-            ("identity", _("Identity")),
-            ("contacts", _("Addresses and contacts")),
-            ("consents", _("Consents (history and proofs)")),
-            ("subscriptions", _("Subscriptions")),
-            ("claim_files", _("Claim files")),
-            ("invoices", _("Invoices")),
-            ("credit_notes", _("Credit notes")),
-            ("messages", _("Messages")),
+            ("identity", self.env._("Identity")),
+            ("contacts", self.env._("Addresses and contacts")),
+            ("consents", self.env._("Consents (history and proofs)")),
+            ("subscriptions", self.env._("Subscriptions")),
+            ("claim_files", self.env._("Claim files")),
+            ("invoices", self.env._("Invoices")),
+            ("credit_notes", self.env._("Credit notes")),
+            ("messages", self.env._("Messages")),
         ]
         models_of = {
             "identity": "res.partner",
@@ -508,10 +506,10 @@ class ResPartnerPrivacyExport(models.Model):
                 }
                 for record in records
             ]
-            sections.append((heading, labelled, _("None.")))
+            sections.append((heading, labelled, self.env._("None.")))
         pdf = privacy_export.render_pdf(
-            _("Your personal data held by %(company)s", company=data["controller"]),
-            _(
+            self.env._("Your personal data held by %(company)s", company=data["controller"]),
+            self.env._(
                 "Copy of the personal data held about you on %(date)s (right of access, "
                 "RGPD art. 15). The file data.json in the same archive holds the same data "
                 "in a machine-readable form.",

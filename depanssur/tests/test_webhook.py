@@ -433,7 +433,7 @@ class TestWebhookServed(TransactionCase):
             cls.cron_id = cron.id
             cr.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
             cls.last_trigger_id = cr.fetchone()[0]
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
         cls.addClassCleanup(cls._remove_committed)
         handle, cls.log_path = tempfile.mkstemp(prefix="depanssur-served-", suffix=".log")
         os.close(handle)
@@ -458,7 +458,7 @@ class TestWebhookServed(TransactionCase):
                 "DELETE FROM ir_cron_trigger WHERE id > %s AND cron_id = %s",
                 (cls.last_trigger_id, cls.cron_id),
             )
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
         cls.registry.clear_cache()
 
     @classmethod
