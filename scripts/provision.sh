@@ -12,7 +12,9 @@
 #               DEPANSSUR_ODOO_SOURCE: a git URL, a local git repository, a directory or a tarball;
 #      venv     .venv/ of the checkout: Odoo's requirements (pins relaxed for this Python in
 #               scripts/odoo-requirements-overrides.txt), this project's requirements, Odoo itself
-#               on the path (a .pth file). Reinstalled only when one of those files changes.
+#               on the path (a .pth file and an editable `odoo` distribution, so that the OCA
+#               odoo-addon-* packages of requirements.txt install beside it). Reinstalled only
+#               when one of those files changes.
 # Sets PYTHON to the interpreter to use.
 
 ODOO_LOCK_FILE="$ROOT/scripts/odoo.lock"
@@ -23,6 +25,27 @@ ODOO_STAMP=".depanssur-odoo.stamp"
 
 stage() { log "[$1] $2"; }
 stage_fail() { die "stage '$1' failed: $2"; }
+
+# Whether every requirement of file $2 is installed for interpreter $1.
+requirements_met() {
+    "$1" - "$2" <<'PY' >/dev/null 2>&1
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from packaging.requirements import Requirement
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        continue
+    req = Requirement(line)
+    if req.marker and not req.marker.evaluate():
+        continue
+    try:
+        if not req.specifier.contains(version(req.name), prereleases=True):
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PY
+}
 
 python_imports_odoo() {
     "$1" -c 'import odoo.release as r, odoo.cli; assert r.serie == "19.0", r.serie' >/dev/null 2>&1
@@ -216,14 +239,28 @@ provision_venv() {
         tail -n 30 "$pip_log" >&2
         stage_fail venv "pip upgrade (log: $pip_log)"
     fi
-    if ! "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check \
-        -r "$reqs" -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt" >>"$pip_log" 2>&1; then
+    if ! "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check -r "$reqs" \
+        >>"$pip_log" 2>&1; then
         grep -v 'is ignored: it is neither a file nor a directory' "$pip_log" | tail -n 30 >&2
-        stage_fail venv "pip install of Odoo's requirements (as adjusted in $reqs) and the project's (log: $pip_log)"
+        stage_fail venv "pip install of Odoo's requirements (as adjusted in $reqs) (log: $pip_log)"
     fi
     site=$("$VENV_DIR/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     echo "$ODOO_CACHE_DIR" >"$site/depanssur-odoo.pth"
     python_imports_odoo "$VENV_DIR/bin/python" || stage_fail venv "import odoo fails in $VENV_DIR"
+    # Register the cached tree as the installed `odoo` distribution (no copy, no dependency
+    # resolution): the OCA modules published as odoo-addon-* packages require odoo==19.0.* and
+    # install into the odoo.addons namespace next to it.
+    if ! "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check --no-deps \
+        --no-build-isolation -e "$ODOO_CACHE_DIR" >>"$pip_log" 2>&1; then
+        tail -n 30 "$pip_log" >&2
+        stage_fail venv "registering $ODOO_CACHE_DIR as the odoo distribution (log: $pip_log)"
+    fi
+    # The project's requirements (OCA addons included), never moving a pin of Odoo's.
+    if ! "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check -c "$reqs" \
+        -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt" >>"$pip_log" 2>&1; then
+        grep -v 'is ignored: it is neither a file nor a directory' "$pip_log" | tail -n 30 >&2
+        stage_fail venv "pip install of the project's requirements (log: $pip_log)"
+    fi
     echo "$want" >"$stamp"
     stage venv "ready: $VENV_DIR (Odoo from $ODOO_CACHE_DIR)"
 }
@@ -250,6 +287,11 @@ provision() {
     if python_imports_odoo "$BASE_PYTHON"; then
         stage odoo "using the Odoo that $BASE_PYTHON imports: $("$BASE_PYTHON" -c 'import os, odoo; print(list(odoo.__path__)[0])')"
         PYTHON="$BASE_PYTHON"
+        if ! requirements_met "$PYTHON" "$ROOT/requirements.txt"; then
+            stage venv "installing requirements.txt (OCA addons included) into $PYTHON"
+            "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt" \
+                || stage_fail venv "pip install -r requirements.txt into $PYTHON: its Odoo must be an installed odoo 19.0 distribution (pip install -e <odoo tree>) for the odoo-addon-* packages"
+        fi
         if [ "${1:-}" = "with-dev" ] && ! "$PYTHON" -c 'import pytest, hypothesis, ruff, freezegun, standardwebhooks, schemathesis, jsonschema, phonenumbers' >/dev/null 2>&1; then
             stage venv "installing requirements-dev.txt into $PYTHON"
             "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt" \
