@@ -1,3 +1,5 @@
+import contextlib
+import contextvars
 import logging
 
 from odoo import api, models
@@ -32,6 +34,29 @@ NOTIFICATIONS = {
 }
 
 
+# Where the messages of the work in progress go, set by Python code only (never by a context
+# key, which any RPC caller could send): a list to queue them in (the webhook processing sends a
+# batch's messages in one go), or MUTED when the caller sends its own message instead.
+MUTED = object()
+_NOTIFY_SINK = contextvars.ContextVar("depanssur_notify_sink", default=None)
+
+
+@contextlib.contextmanager
+def notifications(sink):
+    """Within the block, ``_depanssur_notify`` queues the table's messages into the list
+    ``sink``, sends nothing when ``sink`` is MUTED, and sends them at once when it is None."""
+    token = _NOTIFY_SINK.set(sink)
+    try:
+        yield sink
+    finally:
+        _NOTIFY_SINK.reset(token)
+
+
+def notify_sink():
+    """The sink of the block being run (see ``notifications``), or None."""
+    return _NOTIFY_SINK.get()
+
+
 class DepanssurNotifyMixin(models.AbstractModel):
     """Sends Depanssur's French emails and SMS through Odoo's mail and sms machinery, following
     the sending rules of ``NOTIFICATIONS``; every message (or why none was sent) is logged on the
@@ -47,12 +72,14 @@ class DepanssurNotifyMixin(models.AbstractModel):
         """Send ``event``'s messages; explicit templates override the table (dunning levels).
 
         Returns the counts (``email``, ``sms``) and the ids of the records each went out for.
-        With a ``depanssur_notify_queue`` list in the context (the webhook processing), the
-        table's messages are queued there instead, for ``_depanssur_send_queued`` to send.
+        Within ``notifications(queue)`` (the webhook processing) the table's messages are
+        queued instead, for ``_depanssur_send_queued`` to send; within ``notifications(MUTED)``
+        they are not sent (the caller sends its own).
         """
-        queue = self.env.context.get("depanssur_notify_queue")
-        if queue is not None and not (email_template or sms_template or attachments):
-            queue.append((self._name, self.ids, event))
+        sink = notify_sink()
+        if sink is not None and not (email_template or sms_template or attachments):
+            if sink is not MUTED:
+                sink.append((self._name, self.ids, event))
             return {"email": 0, "sms": 0, "email_ids": set(), "sms_ids": set()}
         mail_xmlid, sms_xmlid, purpose = NOTIFICATIONS.get(event, (None, None, None))
         mail_template = email_template or (
@@ -155,17 +182,16 @@ class DepanssurNotifyMixin(models.AbstractModel):
         for model, ids, event in queue:
             groups.setdefault((model, event), []).extend(ids)
         for (model, event), ids in groups.items():
-            records = self.env[model].with_context(depanssur_notify_queue=None)
-            records = records.browse(dict.fromkeys(ids)).exists()
+            records = self.env[model].browse(dict.fromkeys(ids)).exists()
             try:
-                with self.env.cr.savepoint():
+                with self.env.cr.savepoint(), notifications(None):
                     records._depanssur_notify(event)
                 continue
             except Exception:
                 _logger.exception("depanssur: %s notifications failed as a batch", event)
             for record in records:
                 try:
-                    with self.env.cr.savepoint():
+                    with self.env.cr.savepoint(), notifications(None):
                         record._depanssur_notify(event)
                 except Exception as error:
                     record._message_log(

@@ -350,6 +350,4 @@ class DepanssurDossier(models.Model):
 
     def _notify_event(self, event):
         """Send the client the messages of ``dossier.<event>`` (see depanssur.notify.mixin)."""
-        if self.env.context.get("depanssur_no_notify"):
-            return {}
         return self._depanssur_notify(f"dossier.{event}")

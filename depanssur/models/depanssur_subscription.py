@@ -648,8 +648,6 @@ class DepanssurSubscription(models.Model):
 
     def _notify_event(self, event):
         """Send the client the messages of ``subscription.<event>`` (see depanssur.notify.mixin)."""
-        if self.env.context.get("depanssur_no_notify"):
-            return {}
         return self._depanssur_notify(f"subscription.{event}")
 
     def _coverage_year(self, day):

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from psycopg2.extras import Json
 
 from .batching import commit_progress
+from .depanssur_abstract_notify import notifications, notify_sink
 
 _logger = logging.getLogger(__name__)
 
@@ -144,8 +145,9 @@ class DepanssurWebhookEvent(models.Model):
                 break
             # the batch's emails and SMS are queued, then sent per kind in one go
             queue = []
-            for event in events.with_context(depanssur_notify_queue=queue):
-                event._process_one(now)
+            with notifications(queue):
+                for event in events:
+                    event._process_one(now)
             self.env["depanssur.notify.mixin"]._depanssur_send_queued(queue)
             done += len(events)
             remaining = self.search_count(domain)
@@ -156,7 +158,8 @@ class DepanssurWebhookEvent(models.Model):
     def _process_one(self, now=None):
         self.ensure_one()
         now = now or fields.Datetime.now()
-        queue = self.env.context.get("depanssur_notify_queue")
+        queue = notify_sink()
+        queue = queue if isinstance(queue, list) else None
         queued = len(queue) if queue is not None else 0
         try:
             with self.env.cr.savepoint():

@@ -22,6 +22,8 @@ from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 from odoo.tests.common import release_test_lock
 
+from ..models.depanssur_abstract_notify import MUTED, notifications
+
 INCIDENT = date(2026, 3, 10)
 DONE = date(2026, 3, 12)
 COST = 120.0
@@ -54,7 +56,8 @@ class TestConcurrentCompletions(TransactionCase):
             subscription = env["depanssur.subscription"].create(
                 {"partner_id": partner.id, "plan_id": plan.id, "date_start": "2025-01-01"}
             )
-            subscription.with_context(depanssur_no_notify=True).action_confirm()
+            with notifications(MUTED):
+                subscription.action_confirm()
             dossiers = env["depanssur.dossier"].create(
                 [
                     {
@@ -66,7 +69,8 @@ class TestConcurrentCompletions(TransactionCase):
                     for _index in range(4)
                 ]
             )
-            dossiers.with_context(depanssur_no_notify=True).action_qualify()
+            with notifications(MUTED):
+                dossiers.action_qualify()
             cr.commit()  # pylint: disable=invalid-commit  # two cursors must see it
             cls.ids = {
                 "plan": plan.id,
@@ -116,7 +120,7 @@ class TestConcurrentCompletions(TransactionCase):
         if wait_for is not None:
             wait_for.wait(10)
         with self._cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"depanssur_no_notify": True})
+            env = api.Environment(cr, SUPERUSER_ID, {})
 
             def work():
                 if attempts is not None:
@@ -127,7 +131,8 @@ class TestConcurrentCompletions(TransactionCase):
                     done_first.set()  # changes made, not committed yet
                     time.sleep(hold)
 
-            retrying(work, env)
+            with notifications(MUTED):
+                retrying(work, env)
 
     def _race(self, first_id, second_id):
         """``second`` starts while ``first`` holds its uncommitted changes; both must finish."""

@@ -17,6 +17,8 @@ HOSTILE_CONTEXT = {
     "depanssur_subscription_change": True,
     "depanssur_skip_threshold": True,
     "depanssur_anonymize": True,
+    "depanssur_no_notify": True,
+    "depanssur_notify_queue": [],
     "_force_unlink": True,
     "active_test": False,
     "tracking_disable": True,
@@ -437,6 +439,23 @@ class TestRpcSubscriptionGuards(RpcGuardsCase):
             self.rpc(self.user_agent, self.SUB, "create", vals_list=[dict(vals, state="active")])
         )
         self.assertEqual(self.env[self.SUB].search_count([]), count)
+
+    def test_client_messages_are_not_silenced_by_context_keys(self):
+        """The keys that once muted or diverted the client's messages do nothing over RPC."""
+        subscription = self.env[self.SUB].create(
+            {"partner_id": self.client.id, "plan_id": self.plan_essentiel.id}
+        )
+        template = self.env.ref("depanssur.mail_template_subscription_welcome")
+        self.assertDone(self.rpc(self.user_agent, self.SUB, "action_confirm", [subscription.id]))
+        self.env.invalidate_all()
+        welcome = subscription.message_ids.filtered(
+            lambda message: message.subject
+            and message.subject == template._render_field("subject", subscription.ids)[
+                subscription.id
+            ]
+        )
+        self.assertEqual(len(welcome), 1)
+        self.assertIn(self.client, welcome.partner_ids)
 
     def test_running_subscription_locked_fields(self):
         subscription = self._subscribe(date_start="2026-01-01")

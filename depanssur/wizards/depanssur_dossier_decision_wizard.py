@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.depanssur_abstract_notify import MUTED, notifications
 from ..models.depanssur_dossier import DECISION_REASONS, DECISIONS
 
 
@@ -76,7 +77,8 @@ class DepanssurDossierDecisionWizard(models.TransientModel):
         dossier = self.dossier_id
         if not dossier.is_qualify_allowed:
             raise UserError(self.env._("The coverage of this claim file is already decided."))
-        dossier.with_context(depanssur_no_notify=True).action_qualify()
+        with notifications(MUTED):  # the client hears of the decision below, once
+            dossier.action_qualify()
         if self.shown_decision and dossier.decision != self.shown_decision:
             # the file or its subscription changed since the wizard opened: nothing is kept
             raise UserError(
