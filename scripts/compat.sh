@@ -76,13 +76,23 @@ compat_odoo_tests() {
 compat_live() {
     local db="$1" mode="$2" addons="${3:-$(odoo_addons_path)}" out
     out=$({ echo "MODE = '$mode'"; cat "$ROOT/scripts/compat_live.py"; } \
-        | "$PYTHON" -m odoo shell -d "$db" --addons-path="$addons" --db_host="$PGHOST_LOCAL" \
-            --db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" --data-dir="$ODOO_DATA_DIR" \
-            --log-level=warn --no-http 2>>"$ROOT/.odoo-compat-live.log")
+        | ODOO_ADDONS_PATH="$addons" odoo_cmd shell -d "$db" --log-level=warn --no-http \
+            2>>"$ROOT/.odoo-compat-live.log")
     out=$(grep '^compat-live:' <<<"$out")
     echo "${out:-compat-live: FAILED ($mode): no verdict, see .odoo-compat-live.log}" \
         | tee -a "$ROOT/.odoo-compat-live.log" >&2
     grep -q '^compat-live: \(OK\|seeded\|assets\)' <<<"$out"
+}
+
+# odoo_cmd with the arguments after $1, its output appended to the log $1; fails when Odoo
+# fails or has logged an ERROR or CRITICAL line there (printing the first of them).
+compat_odoo_step() {
+    local logfile="$1"
+    shift
+    if ! odoo_cmd "$@" >>"$logfile" 2>&1 || grep -qE ' (ERROR|CRITICAL) ' "$logfile"; then
+        grep -E ' (ERROR|CRITICAL) ' "$logfile" | head -n 20
+        return 1
+    fi
 }
 
 # The failing tests of a log, one per line ("logger: ERROR: Class.method"), sorted; and the
@@ -192,10 +202,9 @@ compat_run() {
     db="depanssur_compat_with_$$"
     db_copy "$tmpl" "$db" || return 1
     log "[compat] -i depanssur into the live database (log: .odoo-compat-install.log)"
-    if ! odoo_cmd -d "$db" -i depanssur --stop-after-init --no-http --log-level=info \
-        >"$ROOT/.odoo-compat-install.log" 2>&1 \
-        || grep -qE ' (ERROR|CRITICAL) ' "$ROOT/.odoo-compat-install.log"; then
-        grep -E ' (ERROR|CRITICAL) ' "$ROOT/.odoo-compat-install.log" | head -n 20
+    : >"$ROOT/.odoo-compat-install.log"
+    if ! compat_odoo_step "$ROOT/.odoo-compat-install.log" -d "$db" -i depanssur \
+        --stop-after-init --no-http --log-level=info; then
         log "[compat] FAILED: -i depanssur on a live database"
         db_drop "$db"
         compat_failed=1
@@ -244,13 +253,11 @@ compat_run() {
         db="depanssur_compat_upg_$$"
         db_copy "$tmpl" "$db" || return 1
         log "[compat] upgrade: release ${prev#* } (${prev:0:10}) installed, then -u depanssur (log: .odoo-compat-upgrade.log)"
-        if ! "$PYTHON" -m odoo -d "$db" -i depanssur --stop-after-init --no-http --log-level=warn \
-            --addons-path="$addons_prev" --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" \
-            --db_user="$PG_SUPERUSER" --data-dir="$ODOO_DATA_DIR" >"$ROOT/.odoo-compat-upgrade.log" 2>&1 \
-            || ! odoo_cmd -d "$db" -u depanssur --stop-after-init --no-http --log-level=info \
-                >>"$ROOT/.odoo-compat-upgrade.log" 2>&1 \
-            || grep -qE ' (ERROR|CRITICAL) ' "$ROOT/.odoo-compat-upgrade.log"; then
-            grep -E ' (ERROR|CRITICAL) ' "$ROOT/.odoo-compat-upgrade.log" | head -n 20
+        : >"$ROOT/.odoo-compat-upgrade.log"
+        if ! ODOO_ADDONS_PATH="$addons_prev" compat_odoo_step "$ROOT/.odoo-compat-upgrade.log" \
+            -d "$db" -i depanssur --stop-after-init --no-http --log-level=warn \
+            || ! compat_odoo_step "$ROOT/.odoo-compat-upgrade.log" -d "$db" -u depanssur \
+                --stop-after-init --no-http --log-level=info; then
             log "[compat] FAILED: -u depanssur from ${prev#* }"
             rc=1
         elif ! compat_live "$db" installed; then

@@ -119,7 +119,9 @@ PY
 # launcher to start the websocket/gevent worker, which `python -m odoo` cannot be), else -m odoo.
 odoo_launcher() {
     local bin
-    bin=$("$PYTHON" -c 'import os, odoo; print(os.path.join(os.path.dirname(os.path.abspath(list(odoo.__path__)[0])), "odoo-bin"))' 2>/dev/null)
+    # odoo.release's tree, not the first portion of the odoo namespace (the odoo-addon-*
+    # packages installed beside Odoo make site-packages/odoo one of its portions)
+    bin=$("$PYTHON" -c 'import os, odoo.release as r; print(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(r.__file__))), "odoo-bin"))' 2>/dev/null)
     if [ -f "$bin" ]; then
         echo "$bin"
     else
@@ -127,9 +129,11 @@ odoo_launcher() {
     fi
 }
 
+# Odoo with the project's addons path ($ODOO_ADDONS_PATH instead when set, e.g. an older
+# release of the addon for the upgrade check), database and data directory.
 odoo_cmd() {
     # shellcheck disable=SC2046
-    "$PYTHON" $(odoo_launcher) "$@" --addons-path="$(odoo_addons_path)" \
+    "$PYTHON" $(odoo_launcher) "$@" --addons-path="${ODOO_ADDONS_PATH:-$(odoo_addons_path)}" \
         --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" \
         --data-dir="$ODOO_DATA_DIR"
 }

@@ -285,7 +285,7 @@ provision() {
         return 0
     fi
     if python_imports_odoo "$BASE_PYTHON"; then
-        stage odoo "using the Odoo that $BASE_PYTHON imports: $("$BASE_PYTHON" -c 'import os, odoo; print(list(odoo.__path__)[0])')"
+        stage odoo "using the Odoo that $BASE_PYTHON imports: $("$BASE_PYTHON" -c 'import os, odoo.release as r; print(os.path.dirname(os.path.dirname(os.path.realpath(r.__file__))))')"
         PYTHON="$BASE_PYTHON"
         if ! requirements_met "$PYTHON" "$ROOT/requirements.txt"; then
             stage venv "installing requirements.txt (OCA addons included) into $PYTHON"
