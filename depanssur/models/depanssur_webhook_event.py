@@ -101,7 +101,8 @@ class DepanssurWebhookEvent(models.Model):
         A trigger that is already due (or due within seconds) will run the cron, which drains
         everything received by then; only when none is pending is one added (an INSERT and a
         NOTIFY to the cron workers on another connection, which a burst of events would
-        otherwise pay each time).
+        otherwise pay each time). "Within seconds" of the statement's time, not of the
+        transaction's start (``now()``), which a long transaction would leave behind.
         """
         # the cached xmlid lookup (env.ref would also check that the cron exists: one query)
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
@@ -110,7 +111,8 @@ class DepanssurWebhookEvent(models.Model):
         self.env.cr.execute(
             """
             SELECT 1 FROM ir_cron_trigger
-             WHERE cron_id = %s AND call_at <= (now() at time zone 'UTC') + interval '5 seconds'
+             WHERE cron_id = %s
+               AND call_at <= (statement_timestamp() at time zone 'UTC') + interval '5 seconds'
              LIMIT 1
             """,
             (cron_id,),
