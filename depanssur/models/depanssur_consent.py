@@ -76,7 +76,6 @@ class DepanssurConsent(models.Model):
     ip_address = fields.Char(string="IP address")
     wording_id = fields.Many2one(
         "depanssur.consent.wording",
-        string="Wording",
         index=True,
         ondelete="restrict",
         help="The version of the wording shown when the consent was asked (the current one "

@@ -22,7 +22,6 @@ class DepanssurConsentRequest(models.Model):
     )
     wording_id = fields.Many2one(
         "depanssur.consent.wording",
-        string="Wording",
         required=True,
         index=True,
         ondelete="restrict",

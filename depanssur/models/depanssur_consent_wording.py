@@ -51,14 +51,14 @@ class DepanssurConsentWording(models.Model):
                 ["__count"],
             )
         )
-        requests = dict(
+        reasks = dict(
             self.env["depanssur.consent.request"]._read_group(
                 [("wording_id", "in", self.ids)], ["wording_id"], ["__count"]
             )
         )
         for wording in self:
             wording.consent_count = consents.get(wording, 0)
-            wording.request_count = requests.get(wording, 0)
+            wording.request_count = reasks.get(wording, 0)
 
     @api.depends("purpose", "version")
     def _compute_display_name(self):
