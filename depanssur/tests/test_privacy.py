@@ -415,7 +415,6 @@ class TestRightOfAccess(HttpCase, DepanssurSubscriptionCase):
             self.refund.name,
             "Fuite sous",
             "question sur sa couverture",
-            "case cochée",
             "preuve-formulaire-qxw.png",
         ):
             self.assertIn(expected, text)
