@@ -28,7 +28,7 @@ class DepanssurConsentRequest(models.Model):
     )
     purpose = fields.Selection(related="wording_id.purpose", store=True)
     state = fields.Selection(
-        [("sent", "Sent"), ("given", "Agreed"), ("withdrawn", "Refused")],
+        [("sent", "Sent"), ("given", "Agreed"), ("withdrawn", "Declined")],
         required=True,
         default="sent",
         readonly=True,
