@@ -3,12 +3,14 @@ current stops the marketing based on older consents until the client answers the
 whose signed link opens a page that records nothing until one of its buttons is posted."""
 
 import hashlib
+import importlib.util
 import re
 
 from odoo import tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
+from odoo.tools.misc import file_path
 
 from ..models.depanssur_consent_request import REASK_TOKEN_SCOPE
 from ..models.depanssur_dossier import NPS_TOKEN_SCOPE
@@ -283,3 +285,31 @@ class TestConsentWordingRpc(RpcGuardsCase, ConsentWordingCommon):
         self.assertEqual(self.db_row(request, "state"), ("sent",))
         with self.assertRaises(AccessError):
             self.Wording.with_user(self.user_internal).search([])
+
+
+@tagged("post_install", "-at_install")
+class TestConsentWordingMigration(ConsentWordingCommon):
+    def test_migration_points_older_consents_to_version_1(self):
+        """19.0.1.2.0: consents recorded before versioning were given on the texts shown until
+        then, which become version 1."""
+        consent = self.client.depanssur_consent_ids
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE depanssur_consent SET wording_id = NULL, wording_sha256 = NULL WHERE id = %s",
+            [consent.id],
+        )
+        self.env.invalidate_all()
+        self.assertFalse(consent.wording_id)
+        self.assertEqual(self.client.consent_partner_offers, "outdated", "no version: no proof")
+        path = file_path("depanssur/migrations/19.0.1.2.0/post-migration.py")
+        spec = importlib.util.spec_from_file_location("depanssur_migration_19_0_1_2_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "19.0.1.1.0")
+        self.env.invalidate_all()
+        self.assertEqual(consent.wording_id, self.v1)
+        self.assertEqual(consent.wording_sha256, self.v1.sha256)
+        self.assertEqual(self.client.consent_partner_offers, "given")
+        self.assertEqual(
+            self.Wording.search_count([("purpose", "=", "partner_offers")]), 1, "no twin version"
+        )
