@@ -1,6 +1,6 @@
 {
     "name": "Depanssur",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Services/Subscriptions",
     "summary": "Back-office CRM for home-emergency repair subscriptions: clients, "
     "subscriptions, claim files, webhooks, credit notes, dunning, KPIs",
@@ -30,6 +30,7 @@
         "data/sms_template_data.xml",
         "data/depanssur_dunning_data.xml",
         "data/depanssur_signup_data.xml",
+        "data/depanssur_consent_data.xml",
         "views/depanssur_consent_views.xml",
         "views/depanssur_plan_views.xml",
         "wizards/depanssur_subscription_wizard_views.xml",

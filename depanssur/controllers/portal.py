@@ -180,6 +180,7 @@ class DepanssurPortal(CustomerPortal):
     def portal_my_consents(self, **post):
         partner = request.env.user.partner_id
         saved = False
+        wording_texts = request.env["depanssur.consent.wording"].sudo()._current_texts()
         if request.httprequest.method == "POST":
             consents = []
             for purpose, label in CONSENT_PURPOSES:
@@ -198,6 +199,9 @@ class DepanssurPortal(CustomerPortal):
                                 state=request.env._("ticked")
                                 if wanted
                                 else request.env._("unticked"),
+                            )
+                            + (
+                                f" « {wording_texts[purpose]} »" if purpose in wording_texts else ""
                             ),
                         }
                     )
@@ -213,6 +217,7 @@ class DepanssurPortal(CustomerPortal):
             {
                 "partner": partner.sudo(),
                 "purposes": CONSENT_PURPOSES,
+                "wording_texts": wording_texts,
                 "saved": saved,
                 "page_name": "depanssur_consents",
             }

@@ -16,7 +16,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.http import Controller, request, route
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
-from ..models.depanssur_signup import CONSENT_TEXTS, TERMS_TEXT, SignupError
+from ..models.depanssur_signup import TERMS_TEXT, SignupError
 from ..rules.signup import ascii_int
 
 FIELDS = (
@@ -46,6 +46,10 @@ class DepanssurSignup(Controller):
             .sudo()
             .search([("company_id", "=", request.env.company.id)])
         )
+
+    def _consent_texts(self):
+        """The wording shown now for each purpose (the version the consents will record)."""
+        return request.env["depanssur.consent.wording"].sudo()._current_texts()
 
     def _own_partner(self):
         """The signed-in portal user's partner (proof of who signs up), else an empty record."""
@@ -109,7 +113,7 @@ class DepanssurSignup(Controller):
                 "plans": self._plans(),
                 "values": values,
                 "errors": errors or {},
-                "consent_texts": CONSENT_TEXTS,
+                "consent_texts": self._consent_texts(),
                 "purposes": CONSENT_PURPOSES,
                 "terms_text": TERMS_TEXT,
                 "own_partner": self._own_partner(),
@@ -150,7 +154,7 @@ class DepanssurSignup(Controller):
                 "start": start,
                 "carence_end": fields.Date.add(start, days=plan.carence_days),
                 "token": Signup._signup_sign_summary(answers),
-                "consent_texts": CONSENT_TEXTS,
+                "consent_texts": self._consent_texts(),
                 "own_partner": self._own_partner(),
             },
         )

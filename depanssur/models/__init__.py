@@ -4,6 +4,8 @@ from . import (
     depanssur_abstract_workflow,
     depanssur_category,
     depanssur_consent,
+    depanssur_consent_request,
+    depanssur_consent_wording,
     depanssur_coverage_mixin,
     depanssur_credit_note,
     depanssur_dossier,

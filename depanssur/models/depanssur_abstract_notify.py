@@ -94,10 +94,16 @@ class DepanssurNotifyMixin(models.AbstractModel):
             partner = record._depanssur_notify_partner()
             if not partner or partner.depanssur_anonymized:
                 continue
-            if purpose and partner[f"consent_{purpose}"] != "given":
-                record._message_log(
-                    body=self.env._("Not sent (%(event)s): no marketing consent.", event=event)
-                )
+            if purpose and not partner._depanssur_marketing_allowed(purpose):
+                if partner[f"consent_{purpose}"] == "outdated":
+                    body = self.env._(
+                        "Not sent (%(event)s): the consent was given on an older wording; "
+                        "the client must be asked again.",
+                        event=event,
+                    )
+                else:
+                    body = self.env._("Not sent (%(event)s): no marketing consent.", event=event)
+                record._message_log(body=body)
                 continue
             marketing = bool(purpose)
             if mail_template and record._depanssur_can_email(partner, marketing=marketing):

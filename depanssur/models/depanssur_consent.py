@@ -23,6 +23,7 @@ CONSENT_SOURCES = [
     ("paper", "Paper"),
     ("webhook", "Webhook"),
     ("portal", "Customer portal"),
+    ("reask", "Re-ask email"),
 ]
 DEFAULT_CHANNEL = {
     "marketing_email": "email",
@@ -73,6 +74,15 @@ class DepanssurConsent(models.Model):
     )
     proof_attachment_id = fields.Many2one("ir.attachment", string="Proof document")
     ip_address = fields.Char(string="IP address")
+    wording_id = fields.Many2one(
+        "depanssur.consent.wording",
+        index=True,
+        ondelete="restrict",
+        help="The version of the wording shown when the consent was asked (the current one "
+        "unless said otherwise).",
+    )
+    wording_version = fields.Integer(related="wording_id.version", string="Version")
+    wording_sha256 = fields.Char(related="wording_id.sha256", string="Wording SHA-256", store=True)
     user_id = fields.Many2one(
         "res.users", string="Recorded by", required=True, default=lambda self: self.env.user
     )
@@ -84,6 +94,10 @@ class DepanssurConsent(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        current = self.env["depanssur.consent.wording"]._current_by_purpose()
+        for vals in vals_list:
+            if not vals.get("wording_id") and vals.get("purpose") in current:
+                vals["wording_id"] = current[vals["purpose"]].id
         consents = super().create(vals_list)
         consents._sync_blacklists()
         for partner, partner_consents in consents.grouped("partner_id").items():

@@ -17,6 +17,7 @@ TERMS_TEXT = (
     "J'ai lu et j'accepte les conditions générales de vente et la notice d'information "
     "de l'abonnement dépannage."
 )
+# the first version of each wording (depanssur.consent.wording); the forms show the current one
 CONSENT_TEXTS = {
     "marketing_email": "J'accepte de recevoir les offres de Depanssur par email.",
     "marketing_sms": "J'accepte de recevoir les offres de Depanssur par SMS.",
@@ -324,6 +325,7 @@ class DepanssurSignup(models.AbstractModel):
         the web is "not given": a web sign-up never records a withdrawal. On the phone, an agent
         records the client's "no" as a withdrawal of a consent given earlier."""
         agent = self.env.user
+        wordings = self.env["depanssur.consent.wording"]._current_by_purpose()
         consents = []
         for purpose, label in CONSENT_PURPOSES:
             if purpose not in clean["consents"]:
@@ -332,7 +334,7 @@ class DepanssurSignup(models.AbstractModel):
             current = partner[f"consent_{purpose}"]
             if wanted == (current == "given"):
                 continue
-            if not wanted and (channel != "phone" or current != "given"):
+            if not wanted and (channel != "phone" or current not in ("given", "outdated")):
                 continue
             vals = {
                 "partner_id": partner.id,
@@ -343,7 +345,8 @@ class DepanssurSignup(models.AbstractModel):
             if channel == "web_form":
                 vals.update(
                     ip_address=clean["ip"],
-                    proof_text=f"{CONSENT_TEXTS[purpose]} — case cochée",
+                    proof_text=f"{wordings[purpose].text} — case cochée",
+                    wording_id=wordings[purpose].id,
                     user_id=self.env.ref("base.user_root").id,
                 )
             else:

@@ -9,7 +9,12 @@ from .depanssur_consent import CONSENT_PURPOSES
 
 _logger = logging.getLogger(__name__)
 
-CONSENT_STATUS = [("none", "Not asked"), ("given", "Given"), ("withdrawn", "Withdrawn")]
+CONSENT_STATUS = [
+    ("none", "Not asked"),
+    ("given", "Given"),
+    ("outdated", "To ask again"),
+    ("withdrawn", "Withdrawn"),
+]
 PHONE_FIELDS = ("phone", "mobile")
 
 
@@ -91,8 +96,15 @@ class ResPartner(models.Model):
             partner.first_name = first or False
             partner.last_name = last or False
 
-    @api.depends("depanssur_consent_ids.state", "depanssur_consent_ids.date")
+    @api.depends(
+        "depanssur_consent_ids.state",
+        "depanssur_consent_ids.date",
+        "depanssur_consent_ids.wording_id.is_current",
+    )
     def _compute_consent_status(self):
+        """The latest answer per purpose; a "given" on a wording that is no longer the current
+        one is "outdated": it allows no marketing until the client is asked again."""
+        current = self.env["depanssur.consent.wording"]._current_by_purpose()
         for partner in self:
             latest = {}
             # newest first: the first seen per purpose wins
@@ -100,9 +112,23 @@ class ResPartner(models.Model):
                 lambda c: (c.date, c.id or 0), reverse=True
             )
             for consent in history:
-                latest.setdefault(consent.purpose, consent.state)
+                latest.setdefault(consent.purpose, consent)
             for purpose, _label in CONSENT_PURPOSES:
-                partner[f"consent_{purpose}"] = latest.get(purpose, "none")
+                consent = latest.get(purpose)
+                status = consent.state if consent else "none"
+                if (
+                    status == "given"
+                    and purpose in current
+                    and consent.wording_id != current[purpose]
+                ):
+                    status = "outdated"
+                partner[f"consent_{purpose}"] = status
+
+    def _depanssur_marketing_allowed(self, purpose):
+        """Whether marketing for ``purpose`` may go to this client: the latest answer is "given"
+        on the wording shown now (a consent on an older wording waits for the re-ask)."""
+        self.ensure_one()
+        return self[f"consent_{purpose}"] == "given"
 
     def _compute_depanssur_subscription_count(self):
         counts = dict(

@@ -64,6 +64,8 @@ EXPORT_FIELDS = {
         "proof_attachment_id",
         "ip_address",
         "user_id",
+        "wording_version",
+        "wording_sha256",
     ),
     "depanssur.subscription": (
         "name",

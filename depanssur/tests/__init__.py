@@ -1,5 +1,6 @@
 from . import (
     test_concurrency,
+    test_consent_wording,
     test_credit_note,
     test_cron_runner,
     test_dossier,

@@ -199,6 +199,10 @@ class TestPortalAndWizard(HttpCase, DepanssurSubscriptionCase):
         partner = self.portal_user.partner_id
         self.assertEqual(partner.consent_marketing_email, "given")
         self.assertEqual(partner.depanssur_consent_ids.source, "portal")
+        # the page shows the current wording; the consent records its version and text
+        wording = self.env["depanssur.consent.wording"]._current("marketing_email")
+        self.assertEqual(partner.depanssur_consent_ids.wording_id, wording)
+        self.assertIn(wording.text, partner.depanssur_consent_ids.proof_text)
 
     def test_sales_wizard(self):
         wizard = (

@@ -331,6 +331,9 @@ class TestRightOfAccess(HttpCase, DepanssurSubscriptionCase):
                     "source": "web_form",
                     "date": "2026-01-10 10:00:00",
                     "proof_text": "J'accepte de recevoir les offres par SMS — case cochée",
+                    "proof_attachment_id": cls.env["ir.attachment"]
+                    .create({"name": "preuve-formulaire-qxw.png", "raw": b"proof"})
+                    .id,
                     "ip_address": "198.51.100.4",
                 },
                 {
@@ -394,6 +397,11 @@ class TestRightOfAccess(HttpCase, DepanssurSubscriptionCase):
             self.assertTrue(data[key], f"{key} is in the export")
         self.assertEqual(len(data["consents"]), 2, "the whole consent history")
         self.assertIn("case cochée", data["consents"][0]["proof_text"])
+        self.assertEqual(data["consents"][0]["proof_attachment_id"], "preuve-formulaire-qxw.png")
+        self.assertEqual(data["consents"][1]["state"], "Withdrawn")
+        sms_wording = self.env["depanssur.consent.wording"]._current("marketing_sms")
+        self.assertEqual(data["consents"][0]["wording_version"], sms_wording.version)
+        self.assertEqual(data["consents"][0]["wording_sha256"], sms_wording.sha256)
         self.assertEqual(data["subscriptions"][0]["name"], self.subscription.name)
         self.assertEqual(data["claim_files"][0]["description"], self.dossier.description)
         self.assertEqual(data["invoices"][0]["name"], self.invoice.name)
@@ -407,6 +415,7 @@ class TestRightOfAccess(HttpCase, DepanssurSubscriptionCase):
             self.refund.name,
             "Fuite sous",
             "question sur sa couverture",
+            "preuve-formulaire-qxw.png",
         ):
             self.assertIn(expected, text)
 
