@@ -53,5 +53,10 @@
         "demo/depanssur_plan_demo.xml",
         "demo/res_users_demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "depanssur/static/src/dashboard/*",
+        ],
+    },
     "installable": True,
 }
