@@ -360,19 +360,20 @@ class DepanssurKpi(models.AbstractModel):
 
     def _month_actions(self, start, end, company, by_kind):
         """The records behind the figures of one month."""
-        _ = self.env._
         period = [
             ("company_id", "=", company.id),
         ]
         actions = {
             kind: self._list_action(
-                "depanssur.subscription", _("MRR movements"), [("id", "in", by_kind.get(kind, []))]
+                "depanssur.subscription",
+                self.env._("MRR movements"),
+                [("id", "in", by_kind.get(kind, []))],
             )
             for kind in kpi_rules.MOVEMENTS
         }
         actions["running"] = self._list_action(
             "depanssur.subscription",
-            _("Running subscriptions"),
+            self.env._("Running subscriptions"),
             [
                 *period,
                 ("state", "not in", ("draft", "cancelled")),
@@ -384,7 +385,7 @@ class DepanssurKpi(models.AbstractModel):
         )
         actions["terminated"] = self._list_action(
             "depanssur.subscription",
-            _("Terminated subscriptions"),
+            self.env._("Terminated subscriptions"),
             [
                 *period,
                 ("state", "=", "terminated"),
@@ -394,7 +395,7 @@ class DepanssurKpi(models.AbstractModel):
         )
         actions["loss"] = self._list_action(
             "depanssur.dossier",
-            _("Interventions done"),
+            self.env._("Interventions done"),
             [
                 *period,
                 ("state", "in", ("done", "closed")),
@@ -407,7 +408,9 @@ class DepanssurKpi(models.AbstractModel):
             ("nps_date", ">=", fields.Datetime.to_string(start)),
             ("nps_date", "<", fields.Datetime.to_string(end + timedelta(days=1))),
         ]
-        actions["nps"] = self._list_action("depanssur.dossier", _("NPS answers"), nps_period)
+        actions["nps"] = self._list_action(
+            "depanssur.dossier", self.env._("NPS answers"), nps_period
+        )
         return actions
 
     def _dashboard_plans(self, window, company):

@@ -2,6 +2,7 @@ from . import (
     test_concurrency,
     test_credit_note,
     test_cron_runner,
+    test_dashboard,
     test_dossier,
     test_dunning,
     test_hardening,

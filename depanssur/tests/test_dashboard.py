@@ -189,7 +189,7 @@ class TestDashboardData(KpiCase):
             with self.assertRaises(AccessError):
                 self._data(user)
             with self.assertRaises(AccessError):
-                Snapshot.with_user(user).with_context(HOSTILE_CONTEXT).action_rebuild_history()
+                Snapshot.with_user(user).with_context(**HOSTILE_CONTEXT).action_rebuild_history()
         self.assertFalse(Snapshot.search([("company_id", "=", self.company_b.id)]))
         self.user_manager.company_ids |= self.company_b
         with freeze_time("2026-03-31"):
