@@ -54,5 +54,10 @@
         "demo/depanssur_plan_demo.xml",
         "demo/res_users_demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "depanssur/static/src/dashboard/*",
+        ],
+    },
     "installable": True,
 }

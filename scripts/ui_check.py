@@ -3,7 +3,8 @@
 
     python3 scripts/ui_check.py [--url http://127.0.0.1:8069] [--out /tmp/depanssur-ui]
 
-Screens: the client form, a subscription, the dashboard (back office, as admin, in French), and
+Screens: the client form, a subscription, the manager's dashboard (its charts drawn) and the KPI
+snapshots (back office, as admin, in French), and
 the public sign-up walked through end to end on a phone-sized viewport (form, summary,
 confirmation). Uses Chromium's DevTools protocol directly (websocket-client); any JavaScript
 error printed by a page is reported and makes the script exit non-zero.
@@ -159,6 +160,11 @@ def main():
             ),
             (
                 "dashboard",
+                "/odoo/action-depanssur.depanssur_dashboard_action",
+                ".o_depanssur_dashboard .o_depanssur_cards",
+            ),
+            (
+                "kpi-snapshots",
                 "/odoo/action-depanssur.depanssur_kpi_snapshot_action",
                 ".o_kanban_record",
             ),

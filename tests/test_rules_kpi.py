@@ -1,3 +1,4 @@
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -58,3 +59,63 @@ def test_nps():
 )
 def test_ageing(days, bucket):
     assert kpi.ageing_bucket(days) == bucket
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "started", "kind"),
+    [
+        ("0", "9.90", True, "new"),
+        ("0", "9.90", False, "reactivation"),
+        ("9.90", "0", False, "churn"),
+        ("9.90", "14.90", False, "expansion"),
+        ("14.90", "9.90", False, "contraction"),
+        ("9.90", "9.90", False, None),
+    ],
+)
+def test_movement_kind(before, after, started, kind):
+    assert kpi.movement_kind(D(before), D(after), started) == kind
+
+
+def test_ageing_due_dates_agree_with_buckets():
+    day = date(2026, 3, 31)
+    bounds = kpi.ageing_due_dates(day)
+    for overdue in range(-10, 200):
+        due = day - timedelta(days=overdue)
+        inside = [
+            bucket
+            for bucket, (first, last) in bounds.items()
+            if (first is None or due >= first) and (last is None or due <= last)
+        ]
+        assert inside == [kpi.ageing_bucket(overdue)], overdue
+
+
+def test_month_periods():
+    periods = kpi.month_periods(date(2026, 3, 17), 3)
+    assert periods == [
+        (date(2026, 1, 1), date(2026, 1, 31)),
+        (date(2026, 2, 1), date(2026, 2, 28)),
+        (date(2026, 3, 1), date(2026, 3, 17)),
+    ]
+    assert len(kpi.month_periods(date(2026, 3, 17), 12)) == 12
+    assert kpi.month_periods(date(2026, 3, 17), 12)[0][0] == date(2025, 4, 1)
+    with pytest.raises(ValueError):
+        kpi.month_periods(date(2026, 3, 17), 0)
+
+
+def test_ratios_by_key():
+    assert kpi.ratios_by_key({"E": 120}, {"E": 250, "C": 100}) == {
+        "E": D("48.00"),
+        "C": D("0.00"),
+    }
+    assert kpi.ratios_by_key({"X": 50}, {}) == {"X": None}
+
+
+def test_funnel():
+    rows = kpi.funnel([("Reminder", 5), ("Formal notice", 3), ("Suspension", 2)])
+    assert rows == [
+        ("Reminder", 5, 10, D("100.00")),
+        ("Formal notice", 3, 5, D("50.00")),
+        ("Suspension", 2, 2, D("20.00")),
+    ]
+    assert kpi.funnel([]) == []
+    assert kpi.funnel([("Reminder", 0)]) == [("Reminder", 0, 0, None)]

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from ..rules import kpi as kpi_rules
 
@@ -162,9 +164,10 @@ class DepanssurKpi(models.AbstractModel):
         self.env.cr.execute("SET LOCAL jit = off")
 
     @api.model
-    def _mrr_movement_values(self, start, end, company):
+    def _mrr_movement_values(self, start, end, company, by_kind=None):
         """MRR movements of the period: opening + new + expansion - contraction - churn +
-        reactivation = closing, and the running counts at both ends."""
+        reactivation = closing, and the running counts at both ends. ``by_kind``: a dict filled
+        with the ids of the subscriptions behind each movement."""
         opening_total, closing_total, running_before, running_after, changes = self._mrr_changes(
             start - timedelta(days=1), end, company
         )
@@ -182,6 +185,10 @@ class DepanssurKpi(models.AbstractModel):
             started,
         )
         moves = dataclasses.replace(changed, opening=opening_total, closing=closing_total)
+        if by_kind is not None:
+            for sub_id, (before, after) in changes.items():
+                kind = kpi_rules.movement_kind(before, after, sub_id in started)
+                by_kind.setdefault(kind, []).append(sub_id)
         return moves, running_before, running_after
 
     @api.model
@@ -232,11 +239,14 @@ class DepanssurKpi(models.AbstractModel):
         return kpi_rules.nps([row[0] for row in self.env.cr.fetchall()])
 
     @api.model
-    def _period_kpis(self, start, end, company=None):
-        """Every KPI of the period [start, end] (inclusive) as plain values."""
+    def _period_kpis(self, start, end, company=None, by_kind=None):
+        """Every KPI of the period [start, end] (inclusive) as plain values (``by_kind``: see
+        ``_mrr_movement_values``)."""
         company = company or self.env.company
         self._analytic_queries()
-        moves, running_before, running_after = self._mrr_movement_values(start, end, company)
+        moves, running_before, running_after = self._mrr_movement_values(
+            start, end, company, by_kind
+        )
         voluntary, non_payment = self._termination_counts(start, end, company)
         covered, done_count, premiums = self._loss_values(start, end, company)
         nps = self._nps_values(start, end, company)
@@ -302,6 +312,251 @@ class DepanssurKpi(models.AbstractModel):
         ageing = {"ageing_0_30": b30, "ageing_31_60": b60, "ageing_61_90": b90, "ageing_90": bmore}
         return receivables, sales, ageing
 
+    # --- the manager's dashboard (client action ``depanssur.dashboard``) ---
+
+    def _check_manager(self):
+        """The dashboard and the KPI history are for Depanssur managers; no context key can
+        stand for the group (only the superuser bypasses it)."""
+        if not (self.env.su or self.env.user.has_group("depanssur.group_depanssur_manager")):
+            raise AccessError(self.env._("Only a Depanssur manager can see or rebuild the KPIs."))
+
+    @api.model
+    @api.readonly
+    def get_dashboard_data(self, months=12):
+        """Everything the dashboard shows, for the current company, over the ``months`` months
+        ending today (month to date). Read-only: a replica can answer it. Each figure comes with
+        the action (model, domain) that lists the records behind it."""
+        self._check_manager()
+        months = max(1, min(int(months), 36))
+        company = self.env.company
+        today = fields.Date.context_today(self)
+        periods = kpi_rules.month_periods(today, months)
+        window = (periods[0][0], today)
+        month_rows = []
+        for start, end in periods:
+            by_kind = {}
+            kpis = self._period_kpis(start, end, company, by_kind)
+            row = {key: _json_number(value) for key, value in kpis.items()}
+            row.update(
+                start=fields.Date.to_string(start),
+                end=fields.Date.to_string(end),
+                actions=self._month_actions(start, end, company, by_kind),
+            )
+            month_rows.append(row)
+        return {
+            "company": company.name,
+            "currency_id": company.currency_id.id,
+            "today": fields.Date.to_string(today),
+            "window": [fields.Date.to_string(day) for day in window],
+            "months": month_rows,
+            "plans": self._dashboard_plans(window, company),
+            "detractors": self._dashboard_detractors(window, company),
+            "ageing": self._dashboard_ageing(today, company, month_rows[-1]),
+            "dunning": self._dashboard_dunning(window, company),
+        }
+
+    def _list_action(self, model, name, domain):
+        return {"res_model": model, "name": name, "domain": domain}
+
+    def _month_actions(self, start, end, company, by_kind):
+        """The records behind the figures of one month."""
+        period = [
+            ("company_id", "=", company.id),
+        ]
+        actions = {
+            kind: self._list_action(
+                "depanssur.subscription",
+                self.env._("MRR movements"),
+                [("id", "in", by_kind.get(kind, []))],
+            )
+            for kind in kpi_rules.MOVEMENTS
+        }
+        actions["running"] = self._list_action(
+            "depanssur.subscription",
+            self.env._("Running subscriptions"),
+            [
+                *period,
+                ("state", "not in", ("draft", "cancelled")),
+                ("date_start", "<=", end),
+                "|",
+                ("termination_date", "=", False),
+                ("termination_date", ">=", end),
+            ],
+        )
+        actions["terminated"] = self._list_action(
+            "depanssur.subscription",
+            self.env._("Terminated subscriptions"),
+            [
+                *period,
+                ("state", "=", "terminated"),
+                ("termination_date", ">=", start),
+                ("termination_date", "<=", end),
+            ],
+        )
+        actions["loss"] = self._list_action(
+            "depanssur.dossier",
+            self.env._("Interventions done"),
+            [
+                *period,
+                ("state", "in", ("done", "closed")),
+                ("done_date", ">=", start),
+                ("done_date", "<=", end),
+            ],
+        )
+        nps_period = [
+            *period,
+            ("nps_date", ">=", fields.Datetime.to_string(start)),
+            ("nps_date", "<", fields.Datetime.to_string(end + timedelta(days=1))),
+        ]
+        actions["nps"] = self._list_action(
+            "depanssur.dossier", self.env._("NPS answers"), nps_period
+        )
+        return actions
+
+    def _dashboard_plans(self, window, company):
+        """Loss ratio per plan over the window: covered amounts of the interventions done /
+        earned premiums, both by the subscription's plan."""
+        start, end = window
+        covered = dict(
+            self.env["depanssur.report.dossier"]._read_group(
+                [
+                    ("company_id", "=", company.id),
+                    ("state", "in", ("done", "closed")),
+                    ("done_date", ">=", start),
+                    ("done_date", "<=", end),
+                ],
+                ["plan_id"],
+                ["covered_amount:sum"],
+            )
+        )
+        premiums = dict(
+            self.env["depanssur.report.premium"]._read_group(
+                [("company_id", "=", company.id), ("date", ">=", start), ("date", "<=", end)],
+                ["plan_id"],
+                ["premium:sum"],
+            )
+        )
+        ratios = kpi_rules.ratios_by_key(covered, premiums)
+        plans = sorted(filter(None, ratios), key=lambda plan: plan.display_name)
+        return [
+            {
+                "id": plan.id,
+                "name": plan.display_name,
+                "covered_amount": covered.get(plan, 0.0),
+                "earned_premiums": premiums.get(plan, 0.0),
+                "loss_ratio": _json_number(ratios[plan]),
+                "action": self._list_action(
+                    "depanssur.dossier",
+                    self.env._("Interventions done: %(plan)s", plan=plan.display_name),
+                    [
+                        ("company_id", "=", company.id),
+                        ("subscription_id.plan_id", "=", plan.id),
+                        ("state", "in", ("done", "closed")),
+                        ("done_date", ">=", start),
+                        ("done_date", "<=", end),
+                    ],
+                ),
+            }
+            for plan in plans
+        ]
+
+    def _dashboard_detractors(self, window, company, limit=20):
+        """The latest detractors (NPS 0-6) of the window: the clients to call back."""
+        domain = [
+            ("company_id", "=", company.id),
+            ("nps_score", "<=", 6),
+            ("nps_date", ">=", fields.Datetime.to_string(window[0])),
+        ]
+        dossiers = self.env["depanssur.dossier"].search(domain, order="nps_date desc", limit=limit)
+        return {
+            "count": self.env["depanssur.dossier"].search_count(domain),
+            "action": self._list_action("depanssur.dossier", self.env._("Detractors"), domain),
+            "rows": [
+                {
+                    "id": dossier.id,
+                    "name": dossier.display_name,
+                    "partner": dossier.partner_id.display_name,
+                    "score": dossier.nps_score,
+                    "comment": dossier.nps_comment or "",
+                    "date": fields.Datetime.to_string(dossier.nps_date),
+                    "callback_planned": dossier.nps_callback_planned,
+                }
+                for dossier in dossiers
+            ],
+        }
+
+    def _dashboard_ageing(self, today, company, month):
+        """DSO of the month to date and the ageing of the open subscription invoices today."""
+        base = [
+            ("company_id", "=", company.id),
+            ("state", "=", "posted"),
+            ("move_type", "=", "out_invoice"),
+            ("depanssur_subscription_id", "!=", False),
+            ("invoice_date", "<=", today),
+            ("amount_residual", "!=", 0),
+        ]
+        keys = dict(zip(kpi_rules.AGEING_BUCKETS, ("0_30", "31_60", "61_90", "90"), strict=True))
+        buckets = []
+        for bucket, (first, last) in kpi_rules.ageing_due_dates(today).items():
+            domain = list(base)
+            if first:
+                domain.append(("invoice_date_due", ">=", first))
+            if last:
+                domain.append(("invoice_date_due", "<=", last))
+            buckets.append(
+                {
+                    "key": bucket,
+                    "amount": month[f"ageing_{keys[bucket]}"],
+                    "action": self._list_action(
+                        "account.move",
+                        self.env._("Open invoices, %(bucket)s days", bucket=bucket),
+                        domain,
+                    ),
+                }
+            )
+        return {
+            "dso": month["dso"],
+            "receivables": month["receivables"],
+            "credit_sales": month["credit_sales"],
+            # the invoices are listed only to who may read them
+            "can_open": self.env["account.move"].has_access("read"),
+            "buckets": buckets,
+        }
+
+    def _dashboard_dunning(self, window, company):
+        """The dunning funnel of the cases opened in the window, by level of the ladder."""
+        Case = self.env["depanssur.dunning.case"]
+        base = [("company_id", "=", company.id), ("start_date", ">=", window[0])]
+        counts = dict(Case._read_group(base, ["level_id"], ["__count"]))
+        levels = self.env["depanssur.dunning.level"].search(
+            [("company_id", "in", (company.id, False))]
+        )
+        rows = kpi_rules.funnel((level, counts.get(level, 0)) for level in levels)
+        return [
+            {
+                "id": level.id,
+                "name": level.name,
+                "count": count,
+                "reached": reached,
+                "percent": _json_number(share),
+                "action": self._list_action(
+                    "depanssur.dunning.case",
+                    self.env._("Dunning cases: %(level)s", level=level.name),
+                    [*base, ("level_id", "in", levels[index:].ids)],
+                ),
+            }
+            for index, (level, count, reached, share) in enumerate(rows)
+        ]
+
+
+# ratios that are empty (None) when their denominator is 0
+EMPTY_AS_NULL = ("logo_churn", "revenue_churn", "loss_ratio", "nps", "dso")
+
+
+def _json_number(value):
+    """Decimals as floats for the browser; None (an empty ratio) stays None."""
+    return float(value) if isinstance(value, Decimal) else value
+
 
 class DepanssurKpiSnapshot(models.Model):
     """KPIs frozen at a date (month to date), kept even if data is later corrected."""
@@ -317,15 +572,15 @@ class DepanssurKpiSnapshot(models.Model):
         "res.company", required=True, readonly=True, default=lambda self: self.env.company
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
-    mrr = fields.Monetary(string="MRR", readonly=True, aggregator="avg")
-    opening_mrr = fields.Monetary(string="Opening MRR", readonly=True, aggregator="avg")
+    mrr = fields.Monetary(string="MRR", readonly=True, aggregator="sum")
+    opening_mrr = fields.Monetary(string="Opening MRR", readonly=True, aggregator="sum")
     new_mrr = fields.Monetary(string="New MRR", readonly=True)
     expansion_mrr = fields.Monetary(string="Expansion MRR", readonly=True)
     contraction_mrr = fields.Monetary(string="Contraction MRR", readonly=True)
     churn_mrr = fields.Monetary(string="Churned MRR", readonly=True)
     reactivation_mrr = fields.Monetary(string="Reactivation MRR", readonly=True)
-    running_count = fields.Integer(string="Running subscriptions", readonly=True, aggregator="avg")
-    running_at_start = fields.Integer(readonly=True, aggregator="avg")
+    running_count = fields.Integer(string="Running subscriptions", readonly=True, aggregator="sum")
+    running_at_start = fields.Integer(readonly=True, aggregator="sum")
     terminated_voluntary = fields.Integer(string="Voluntary terminations", readonly=True)
     terminated_non_payment = fields.Integer(string="Non-payment terminations", readonly=True)
     logo_churn = fields.Float(string="Logo churn (%)", readonly=True, aggregator="avg")
@@ -338,19 +593,39 @@ class DepanssurKpiSnapshot(models.Model):
     nps_count = fields.Integer(string="NPS answers", readonly=True)
     promoters = fields.Integer(readonly=True)
     detractors = fields.Integer(readonly=True)
-    receivables = fields.Monetary(readonly=True, aggregator="avg")
+    receivables = fields.Monetary(readonly=True, aggregator="sum")
     credit_sales = fields.Monetary(readonly=True)
     dso = fields.Float(string="DSO (days)", readonly=True, aggregator="avg")
-    ageing_0_30 = fields.Monetary(string="Due 0-30 days", readonly=True, aggregator="avg")
-    ageing_31_60 = fields.Monetary(string="Due 31-60 days", readonly=True, aggregator="avg")
-    ageing_61_90 = fields.Monetary(string="Due 61-90 days", readonly=True, aggregator="avg")
-    ageing_90 = fields.Monetary(string="Due 90+ days", readonly=True, aggregator="avg")
+    ageing_0_30 = fields.Monetary(string="Due 0-30 days", readonly=True, aggregator="sum")
+    ageing_31_60 = fields.Monetary(string="Due 31-60 days", readonly=True, aggregator="sum")
+    ageing_61_90 = fields.Monetary(string="Due 61-90 days", readonly=True, aggregator="sum")
+    ageing_90 = fields.Monetary(string="Due 90+ days", readonly=True, aggregator="sum")
     has_loss_ratio = fields.Boolean(readonly=True)
     has_nps = fields.Boolean(readonly=True)
+    is_month_latest = fields.Boolean(
+        string="Latest of its month",
+        compute="_compute_is_month_latest",
+        store=True,
+        help="The company's latest snapshot of the month: the one the monthly trends show.",
+    )
 
     _date_company_unique = models.UniqueIndex(
         "(company_id, date)", "A snapshot already exists for this date."
     )
+
+    @api.depends("date", "company_id")
+    def _compute_is_month_latest(self):
+        for snapshot in self:
+            latest = self.search(
+                [
+                    ("company_id", "=", snapshot.company_id.id),
+                    ("date", ">=", snapshot.date.replace(day=1)),
+                    ("date", "<=", snapshot.date + relativedelta(day=31)),
+                ],
+                order="date desc",
+                limit=1,
+            )
+            snapshot.is_month_latest = not latest or latest.date <= snapshot.date
 
     @api.model
     def _values_for(self, day, company, period_start=None):
@@ -362,6 +637,7 @@ class DepanssurKpiSnapshot(models.Model):
                 stored[key] = float(value) if value is not None else 0.0
         stored["has_loss_ratio"] = values["loss_ratio"] is not None
         stored["has_nps"] = values["nps"] is not None
+        stored["_empty"] = [name for name in EMPTY_AS_NULL if values[name] is None]
         return stored
 
     @api.model
@@ -374,25 +650,48 @@ class DepanssurKpiSnapshot(models.Model):
         for company in companies:
             values = self._values_for(day, company)
             existing = self.search([("company_id", "=", company.id), ("date", "=", day)])
+            empty = values.pop("_empty")
             if existing:
                 existing.write(values)
-                snapshots |= existing
             else:
-                snapshots |= self.create(values)
+                existing = self.create(values)
+            existing._store_empty_ratios(empty)
+            snapshots |= existing
+        # the other snapshots of the month are no longer the latest one
+        month = self.search(
+            [
+                ("company_id", "in", companies.ids),
+                ("date", ">=", day.replace(day=1)),
+                ("date", "<=", day + relativedelta(day=31)),
+            ]
+        )
+        month._compute_is_month_latest()
         return snapshots
+
+    def _store_empty_ratios(self, empty):
+        """An empty ratio (no denominator) is NULL in the table, not 0: the graph and pivot
+        averages skip it instead of counting a 0 (a Float field writes 0.0 for None)."""
+        if not empty:
+            return
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE depanssur_kpi_snapshot SET %s WHERE id IN %s",
+                SQL(", ").join(SQL("%s = NULL", SQL.identifier(name)) for name in empty),
+                tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset(empty)
 
     @api.model
     def action_rebuild_history(self, months=12):
-        """Snapshots at the end of each of the last ``months`` months (from today's data)."""
+        """Snapshots at the end of each of the last ``months`` months (from today's data);
+        a Depanssur manager's action (checked here: the server action is not the only caller)."""
+        self.env["depanssur.kpi"]._check_manager()
+        months = max(1, min(int(months), 36))
         today = fields.Date.context_today(self)
         for offset in range(months, 0, -1):
             month_end = today.replace(day=1) - relativedelta(months=offset - 1) - timedelta(days=1)
             self._cron_snapshot(month_end, self.env.companies)
         self._cron_snapshot(today, self.env.companies)
-        return self.env["ir.actions.act_window"]._for_xml_id(
-            "depanssur.depanssur_kpi_snapshot_action"
-        )
-
-    @api.model
-    def _month_end(self, day: date):
-        return day + relativedelta(day=31)
+        return self.env["ir.actions.actions"]._for_xml_id("depanssur.depanssur_dashboard_action")

@@ -17,6 +17,7 @@ as 0 or a division error.
 """
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from .money import ZERO, to_money
@@ -45,19 +46,25 @@ def mrr_movements(opening_by_sub: dict, closing_by_sub: dict, started_in_period=
     for sub_id in set(opening_by_sub) | set(closing_by_sub):
         before = to_money(opening_by_sub.get(sub_id, ZERO))
         after = to_money(closing_by_sub.get(sub_id, ZERO))
-        if before == after:
-            continue
-        if not before:
-            totals["new" if sub_id in started_in_period else "reactivation"] += after
-        elif not after:
-            totals["churn"] -= before
-        elif after > before:
-            totals["expansion"] += after - before
-        else:
-            totals["contraction"] -= before - after
+        kind = movement_kind(before, after, sub_id in started_in_period)
+        if kind:
+            totals[kind] += after - before
     opening = sum((to_money(v) for v in opening_by_sub.values()), ZERO)
     closing = sum((to_money(v) for v in closing_by_sub.values()), ZERO)
     return MrrMovements(opening=opening, closing=closing, **totals)
+
+
+def movement_kind(before, after, started_in_period=False):
+    """The movement of one subscription whose MRR went from ``before`` to ``after`` (None when
+    it did not change); its amount is ``after - before``."""
+    before, after = to_money(before), to_money(after)
+    if before == after:
+        return None
+    if not before:
+        return "new" if started_in_period else "reactivation"
+    if not after:
+        return "churn"
+    return "expansion" if after > before else "contraction"
 
 
 def ratio(numerator, denominator):
@@ -120,3 +127,54 @@ def ageing_bucket(days_overdue: int):
     if days_overdue <= 90:
         return "61-90"
     return "90+"
+
+
+AGEING_BUCKETS = ("0-30", "31-60", "61-90", "90+")
+
+
+def ageing_due_dates(day: date):
+    """{bucket: (first due date, last due date)} of the invoices in each ageing bucket at ``day``
+    (None: unbounded); "0-30" includes the invoices not due yet, as ``ageing_bucket`` does."""
+    return {
+        "0-30": (day - timedelta(days=30), None),
+        "31-60": (day - timedelta(days=60), day - timedelta(days=31)),
+        "61-90": (day - timedelta(days=90), day - timedelta(days=61)),
+        "90+": (None, day - timedelta(days=91)),
+    }
+
+
+def month_periods(day: date, months: int):
+    """The ``months`` calendar months ending with the month of ``day``, oldest first, as
+    (first day, last day) pairs; the current month stops at ``day`` (month to date)."""
+    if months < 1:
+        raise ValueError("at least one month")
+    periods = []
+    end = day
+    for _ in range(months):
+        start = end.replace(day=1)
+        periods.append((start, end))
+        end = start - timedelta(days=1)
+    return periods[::-1]
+
+
+def ratios_by_key(numerators: dict, denominators: dict):
+    """{key: percent(numerator, denominator)} over every key of either dict (None: no
+    denominator), e.g. the loss ratio per plan from covered amounts and earned premiums."""
+    return {
+        key: percent(numerators.get(key, 0), denominators.get(key, 0))
+        for key in set(numerators) | set(denominators)
+    }
+
+
+def funnel(counts):
+    """The dunning funnel: from the cases now at each level of the ladder, given in the ladder's
+    order as (label, count) pairs, rows (label, now at the level, reached the level, % of the
+    cases that reached the first level). A case at level 3 went through levels 1 and 2."""
+    counts = list(counts)
+    rows, reached = [], 0
+    for label, count in reversed(counts):
+        reached += count
+        rows.append((label, count, reached))
+    rows.reverse()
+    first = rows[0][2] if rows else 0
+    return [(label, count, total, percent(total, first)) for label, count, total in rows]

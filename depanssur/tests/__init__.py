@@ -3,6 +3,7 @@ from . import (
     test_consent_wording,
     test_credit_note,
     test_cron_runner,
+    test_dashboard,
     test_dossier,
     test_dunning,
     test_hardening,

@@ -8,9 +8,8 @@ from odoo.tests import tagged
 from .common import DepanssurCase
 
 
-@tagged("post_install", "-at_install")
-class TestKpi(DepanssurCase):
-    """A hand-built March 2026 in a company of its own, every KPI computed by hand."""
+class KpiCase(DepanssurCase):
+    """A hand-built March 2026 in a company of its own (shared with the dashboard tests)."""
 
     @classmethod
     def setUpClass(cls):
@@ -65,6 +64,11 @@ class TestKpi(DepanssurCase):
         )
         subscription.action_confirm()
         return subscription
+
+
+@tagged("post_install", "-at_install")
+class TestKpi(KpiCase):
+    """Every KPI of the hand-built March 2026 computed by hand."""
 
     def _march(self):
         return self.env["depanssur.kpi"]._period_kpis(
