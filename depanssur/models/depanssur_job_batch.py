@@ -71,6 +71,10 @@ class DepanssurJobBatch(models.AbstractModel):
             if trace.state == "running":
                 self._wake_run(job, at=fields.Datetime.now() + WATCHDOG)
                 return traces, False
+        # the run is complete: no watchdog or job wake-up left to start another one
+        cron = self.env.ref(RUN_CRONS[job], raise_if_not_found=False)
+        if cron:
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]).unlink()
         return traces, True
 
     @api.model
