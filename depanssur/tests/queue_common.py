@@ -30,8 +30,9 @@ def run_queued_jobs(case, order=None, limit=None):
             with case.registry.cursor() as cr:
                 env = api.Environment(cr, case.env.uid, {})
                 job = Job.load(env, uuid)
-                job.set_enqueued()
+                job.set_enqueued()  # what the runner writes (in SQL) before calling the route
                 job.store()
+                env.flush_all()
                 job = RunJobController._acquire_job(env, uuid)
                 # a failure is stored by the controller on a cursor of its own, then re-raised
                 # (the route's transaction is rolled back: the job's savepoint already is)

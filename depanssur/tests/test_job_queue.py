@@ -8,6 +8,7 @@ from datetime import date
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import LockError
 from odoo.tests import tagged
@@ -83,9 +84,10 @@ class TestJobQueue(DepanssurSubscriptionCase):
         self.assertEqual(set(invoices.mapped("state")), {"posted"})
 
     def test_same_batch_on_two_workers_waits_then_changes_nothing_more(self):
-        """Two jobs of the same batch (two coordinators, two nodes): the second finds the rows
-        locked by the first (``lock_for_update`` fails), is postponed by queue_job (retryable),
-        and when it runs again finds the batch invoiced."""
+        """Two jobs of the same batch (two coordinators, two nodes). While the rows are locked
+        by the other worker (``lock_for_update`` fails) the job raises ``RetryableJobError``:
+        queue_job postpones it instead of failing it. Both jobs then run through the runner's
+        path: the second finds the batch invoiced and changes nothing more."""
         with freeze_time("2026-02-01 10:00:00"):
             first = self.Batch._enqueue_step(
                 "daily", "invoicing", "Invoicing", DAY, self._invoicing_step()
@@ -93,22 +95,22 @@ class TestJobQueue(DepanssurSubscriptionCase):
             second = self.Batch._enqueue_step(
                 "daily", "invoicing", "Invoicing", DAY, self._invoicing_step()
             )
+        self.assertEqual(first.queue_job_ids.args, second.queue_job_ids.args)
         Subscription = self.env.registry["depanssur.subscription"]
 
         def locked_elsewhere(records, **kwargs):
             raise LockError("Cannot grab a lock on records")
 
+        with (
+            freeze_time("2026-02-01 10:00:00"),
+            patch.object(Subscription, "lock_for_update", locked_elsewhere),
+            self.assertRaises(RetryableJobError),
+        ):
+            self.Batch._job_run_batch(second, self.due)
+        self.assertFalse(self._february())
         with freeze_time("2026-02-01 10:00:00"):
-            with patch.object(Subscription, "lock_for_update", locked_elsewhere):
-                states = run_queued_jobs(self, limit=1)
-            self.assertEqual(list(states.values()), ["pending"], "postponed, not failed")
-            self.assertFalse(self._february())
-            job = first.queue_job_ids
-            self.assertEqual((job.retry, job.state), (1, "pending"))
-            job.eta = False  # its retry is due
-            states = run_queued_jobs(self)
-        self.assertEqual(set(states.values()), {"done"})
-        self.assertEqual(len(states), 2, "both jobs ran")
+            states = run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
+        self.assertEqual(list(states.values()), ["done", "done"])
         self.assertEqual(len(self._february()), 3, "each subscription invoiced once")
         self.assertEqual((first.job_done_count, second.job_done_count), (1, 1))
 
