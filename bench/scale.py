@@ -70,12 +70,13 @@ def serve(db, job_workers):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    for _ in range(240):
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{PORT}/web/health", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{PORT}/web/health", timeout=30).ok:
                 return server
-        except requests.ConnectionError:
-            time.sleep(0.5)
+        except requests.RequestException:
+            time.sleep(1)
     stop(server)
     raise RuntimeError("the served Odoo did not start")
 

@@ -38,6 +38,7 @@ def run_queued_jobs(case, order=None, limit=None):
                 # (the route's transaction is rolled back: the job's savepoint already is)
                 with contextlib.suppress(Exception):
                     RunJobController._runjob(env, job)
-            states[uuid] = case.env["queue.job"].search([("uuid", "=", uuid)]).state
-    case.env.invalidate_all()
+    case.env.invalidate_all()  # the jobs were written on other cursors' caches
+    for uuid in uuids:
+        states[uuid] = case.env["queue.job"].search([("uuid", "=", uuid)]).state
     return states
