@@ -307,10 +307,12 @@ def main():
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-runner", action="store_true", help="only the invoicing ratio")
+    parser.add_argument("--skip-invoicing", action="store_true", help="only the runners")
     args = parser.parse_args()
     if not args.skip_runner:
         runner_measurements(args)
-    invoicing_vs_account(args)
+    if not args.skip_invoicing:
+        invoicing_vs_account(args)
     return 0
 
 
