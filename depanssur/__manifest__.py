@@ -17,6 +17,7 @@
         "account",
         "portal",
         "payment",
+        "queue_job",
     ],
     "external_dependencies": {
         "python": ["phonenumbers", "reportlab", "requests", "jsonschema"],
@@ -26,6 +27,7 @@
         "security/ir.model.access.csv",
         "data/depanssur_data.xml",
         "data/ir_cron_data.xml",
+        "data/queue_job_data.xml",
         "data/mail_template_data.xml",
         "data/sms_template_data.xml",
         "data/depanssur_dunning_data.xml",

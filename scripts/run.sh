@@ -3,6 +3,7 @@
 # Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh). The first run creates
 # the database (demo data, French loaded, the admin user in French); a second run reuses it.
 # DEPANSSUR_DB, DEPANSSUR_HTTP_PORT and DEPANSSUR_PGPORT override; DEPANSSUR_UPDATE=1 upgrades.
+# Odoo runs multi-process with queue_job's runner and DEPANSSUR_JOB_WORKERS (2) job workers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -32,9 +33,26 @@ elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then
         --log-level=warn >"$ROOT/.odoo-install.log" 2>&1 \
         || stage_fail database "upgrading depanssur in '$db' (log: .odoo-install.log)"
 fi
+# The daily run and webhook processing go through OCA queue_job: its job runner is loaded as a
+# server-wide module and sends the jobs to the HTTP workers (DEPANSSUR_JOB_WORKERS of them, and as
+# many jobs at a time: `[queue_job] channels = root:N`, queue_job's own configuration).
+workers="${DEPANSSUR_JOB_WORKERS:-2}"
+conf="$ODOO_DATA_DIR/depanssur-run.conf"
+mkdir -p "$ODOO_DATA_DIR"
+cat >"$conf" <<CONF
+[options]
+server_wide_modules = base,web,queue_job
+workers = $workers
+max_cron_threads = 1
+
+[queue_job]
+channels = root:$workers
+CONF
 log "Odoo on http://127.0.0.1:$port  (login: admin / password: admin, database: $db)"
+log "job runner: $workers job workers (channels root:$workers; jobs in Settings → Technical → Queue Jobs)"
 # shellcheck disable=SC2046
-exec "$PYTHON" $(odoo_launcher) -d "$db" --db-filter="^${db}\$" \
+exec "$PYTHON" $(odoo_launcher) -c "$conf" -d "$db" --db-filter="^${db}\$" \
     --addons-path="$(odoo_addons_path)" --db_host="$PGHOST_LOCAL" --db_port="$PGPORT_LOCAL" \
     --db_user="$PG_SUPERUSER" --data-dir="$ODOO_DATA_DIR" \
-    --http-interface=127.0.0.1 --http-port="$port" "$@"
+    --http-interface=127.0.0.1 --http-port="$port" \
+    --gevent-port="${DEPANSSUR_GEVENT_PORT:-$((port + 3))}" "$@"

@@ -53,3 +53,24 @@ def run_in_batches(env, records, size, function):
         if not commit_progress(env, len(batch), len(records) - done):
             break
     return records
+
+
+class BatchedStep:
+    """A step of a run whose work splits into independent batches of records.
+
+    Called, it runs the whole step as before (``run()``: a direct call, or a cron run without the
+    job queue). The coordinator of the daily run (``depanssur.job.batch``) instead asks
+    ``records()`` for the records to process when the step starts and enqueues one job per batch
+    of ``size`` on ``channel``; each job calls ``process(batch)``, which must be idempotent (it
+    re-checks the state of its records: a batch run twice changes nothing more).
+    """
+
+    def __init__(self, run, records, process, size=200, channel=None):
+        self.run = run
+        self.records = records
+        self.process = process
+        self.size = size
+        self.channel = channel
+
+    def __call__(self):
+        return self.run()

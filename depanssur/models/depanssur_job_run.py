@@ -4,6 +4,7 @@ import traceback
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from .batching import commit_progress, in_cron_run, watch_time_up
 
@@ -29,11 +30,81 @@ class DepanssurJobRun(models.Model):
     duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
     record_count = fields.Integer(string="Records", readonly=True)
     state = fields.Selection(
-        [("done", "Done"), ("failed", "Failed"), ("interrupted", "Interrupted")],
+        [
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("interrupted", "Interrupted"),
+        ],
         readonly=True,
         default="done",
     )
     message = fields.Text(readonly=True)
+    # the step's jobs when the run goes through the job queue (depanssur_job_batch.py)
+    job_count = fields.Integer(string="Jobs", readonly=True)
+    queue_job_ids = fields.One2many("queue.job", "depanssur_run_id", string="Queued jobs")
+    job_done_count = fields.Integer(string="Jobs done", compute="_compute_job_counts")
+    job_failed_count = fields.Integer(string="Jobs failed", compute="_compute_job_counts")
+    job_pending_count = fields.Integer(string="Jobs pending", compute="_compute_job_counts")
+
+    def _compute_job_counts(self):
+        counts = {}
+        for run, state, count in (
+            self.env["queue.job"]
+            .sudo()
+            ._read_group(
+                [("depanssur_run_id", "in", self.ids)], ["depanssur_run_id", "state"], ["__count"]
+            )
+        ):
+            counts.setdefault(run.id, {})[state] = count
+        for run in self:
+            states = counts.get(run.id, {})
+            done = states.get("done", 0)
+            failed = states.get("failed", 0) + states.get("cancelled", 0)
+            run.job_done_count = done
+            run.job_failed_count = failed
+            run.job_pending_count = max(run.job_count - done - failed, 0)
+
+    def _sync_from_jobs(self):
+        """Close the running traces whose jobs have all finished: done, or failed (with the
+        jobs' errors) when one of them failed for good."""
+        self.invalidate_recordset(["queue_job_ids", "job_pending_count"])
+        for run in self.filtered(lambda r: r.state == "running"):
+            if run.job_pending_count:
+                continue
+            failed = run.queue_job_ids.sudo().filtered(lambda j: j.state in ("failed", "cancelled"))
+            run.sudo().write(
+                {
+                    "state": "failed" if failed else "done",
+                    "message": "\n".join(
+                        f"{job.name}: {job.exc_message or job.state}" for job in failed
+                    )[:4000]
+                    or run.message,
+                    "duration": (fields.Datetime.now() - run.started_at).total_seconds(),
+                }
+            )
+
+    def action_open_jobs(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Jobs of %(step)s", step=self.name),
+            "res_model": "queue.job",
+            "view_mode": "list,form",
+            "domain": [("depanssur_run_id", "=", self.id)],
+        }
+
+    def action_retry_failed_jobs(self):
+        """Requeue the failed jobs of these steps (queue_job's requeue); the step is running
+        again until they finish, and its run's coordinator is woken up when they do."""
+        if not self.env.user.has_group("depanssur.group_depanssur_manager"):
+            raise UserError(self.env._("Only a Depanssur manager can retry the jobs of a run."))
+        failed = self.sudo().queue_job_ids.filtered(lambda j: j.state in ("failed", "cancelled"))
+        if not failed:
+            raise UserError(self.env._("No failed job to retry."))
+        failed.requeue()
+        failed.depanssur_run_id.write({"state": "running"})
+        return True
 
     @api.model
     def _open_run(self, job, day, codes):
@@ -64,7 +135,13 @@ class DepanssurJobRun(models.Model):
 
         Returns ``(traces, finished)``: the traces written by this call, and whether the run of
         ``day`` is complete.
+
+        With the job queue (a cron run, ``depanssur.job_queue`` not ``0``), the steps run as
+        queue_job jobs instead: see ``depanssur.job.batch``.
         """
+        Batch = self.env["depanssur.job.batch"]
+        if Batch._queue_enabled():
+            return Batch._run_steps_queued(job, day, steps)
         finished = set(
             self._open_run(job, day, [code for code, _label, _function in steps])
             .filtered(lambda trace: trace.state in FINAL_STATES)

@@ -4,7 +4,8 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 
-from .batching import run_in_batches
+from .batching import BatchedStep, run_in_batches
+from .depanssur_subscription import RUNNING_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -69,7 +70,18 @@ class DepanssurJobs(models.AbstractModel):
                     "Anniversary notices",
                     lambda: jobs._cron_anniversary_notices(day),
                 ),
-                ("invoicing", "Invoicing", lambda: Subscription._cron_invoice_due(day)),
+                (
+                    "invoicing",
+                    "Invoicing",
+                    BatchedStep(
+                        lambda: Subscription._cron_invoice_due(day),
+                        lambda: Subscription.search(
+                            [("state", "in", RUNNING_STATES), ("next_billing_date", "<=", day)]
+                        ),
+                        lambda batch: batch._invoice_due_periods(day),
+                        channel="root.depanssur.invoicing",
+                    ),
+                ),
                 ("cap_alerts", "Cap alerts", lambda: jobs._cron_cap_alerts(day)),
                 (
                     "dunning",

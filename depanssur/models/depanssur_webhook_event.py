@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 from psycopg2.extras import Json
 
 from .batching import commit_progress
@@ -12,6 +13,19 @@ from .depanssur_abstract_notify import notifications, notify_sink
 _logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# The claim file an event belongs to (its ordering unit): the claim file's reference, else the
+# subscription's (payment events), else the event alone.
+FILE_KEY = SQL(
+    "COALESCE('file:' || (payload -> 'data' ->> 'external_id'),"
+    " 'subscription:' || (payload -> 'data' ->> 'subscription'), 'event:' || id)"
+)
+
+
+def due_events(now):
+    """The events to process at ``now``: received, or failed with a retry due."""
+    return SQL("(state = 'received' OR (state = 'failed' AND next_attempt_at <= %s))", now)
+
+
 BACKOFF_MINUTES = (1, 5, 30, 120, 720)
 
 
@@ -130,7 +144,12 @@ class DepanssurWebhookEvent(models.Model):
 
         Each event runs in its own savepoint: a failure is recorded on the event (retried with
         backoff, then left ``failed``) and never undoes the others.
+
+        In a cron run with the job queue (``depanssur.job.batch._queue_enabled``) the events fan
+        out instead: one queue_job job per claim file (``_enqueue_files``).
         """
+        if self.env["depanssur.job.batch"]._queue_enabled():
+            return self._enqueue_files(now)
         now = now or fields.Datetime.now()
         domain = [
             "|",
@@ -156,6 +175,68 @@ class DepanssurWebhookEvent(models.Model):
             if not commit_progress(self.env, len(events), remaining) or not remaining:
                 break
         return done
+
+    # ------------------------------------------------------------
+    # Processing fanned out on queue_job: one job per claim file
+    # ------------------------------------------------------------
+
+    @api.model
+    def _enqueue_files(self, now=None):
+        """Enqueue one job per claim file (``FILE_KEY``) with events to process; returns the
+        number of events. A file whose job is still waiting gets no second job (identity key):
+        that job takes the new events too, as it selects them when it runs."""
+        now = now or fields.Datetime.now()
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT %s AS key, count(*), min(occurred_at)
+                  FROM depanssur_webhook_event
+                 WHERE %s
+                 GROUP BY key ORDER BY min(occurred_at), key
+                """,
+                FILE_KEY,
+                due_events(now),
+            )
+        )
+        total = 0
+        for key, count, _first in self.env.cr.fetchall():
+            self.with_delay(
+                channel="root.depanssur.webhook",
+                identity_key=f"depanssur.webhook:{key}",
+                description=f"Webhook events of {key}",
+            )._job_process_file(key)
+            total += count
+        return total
+
+    @api.model
+    def _job_process_file(self, key, now=None):
+        """Job: process the due events of one claim file (``key``), oldest ``occurred_at``
+        first. A transaction lock on the key serialises the jobs of a file (a job enqueued while
+        another one of the file runs waits, then is retried on fresh data by queue_job): an older
+        event of a file is never applied after a newer one."""
+        self.env.invalidate_all()
+        now = now or fields.Datetime.now()
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("depanssur.webhook:" + key,)
+        )
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM depanssur_webhook_event WHERE %s AND %s = %s"
+                " ORDER BY occurred_at, id",
+                due_events(now),
+                FILE_KEY,
+                key,
+            )
+        )
+        events = self.browse(row[0] for row in self.env.cr.fetchall())
+        queue = []
+        with notifications(queue):
+            for event in events:
+                event._process_one(now)
+        self.env["depanssur.notify.mixin"]._depanssur_send_queued(queue)
+        return len(events)
 
     def _process_one(self, now=None):
         self.ensure_one()

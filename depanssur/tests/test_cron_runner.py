@@ -20,10 +20,12 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from odoo.addons.base.models import ir_cron
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import tagged
 
 from .common import DepanssurSubscriptionCase
+from .queue_common import run_queued_jobs
 
 DAY = date(2026, 2, 1)
 NEXT_DAY = date(2026, 2, 2)
@@ -44,6 +46,7 @@ DAILY_STEPS = [
 ]
 WEEKLY_STEPS = ["kpi_snapshot", "detractors", "data_quality", "digest"]
 JOB_RUN_LOGGER = "odoo.addons.depanssur.models.depanssur_job_run"
+QUEUE_JOB_LOGGER = "odoo.addons.queue_job.controllers.main"
 
 
 @tagged("post_install", "-at_install")
@@ -66,6 +69,21 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
             result = cron.method_direct_trigger()
         self.assertIs(result, True, f"the cron runner reported an error: {result}")
         cron.invalidate_recordset()
+
+    def _drive(self, cron, day, order=None):
+        """Run ``cron`` on ``day`` through Odoo's cron runner, and the jobs it enqueues through
+        queue_job's runner path, until the run has nothing more to enqueue (each step's jobs
+        done, the cron run again, as the last job of a step triggers it)."""
+        for _attempt in range(40):
+            self._trigger(cron, day)
+            with freeze_time(f"{day} 10:00:00"):
+                if not run_queued_jobs(self, order=order):
+                    return
+        self.fail("the run never finished")
+
+    def _in_cron(self):
+        """Steps run inside the cron run itself, without the job queue."""
+        self.env["ir.config_parameter"].set_param("depanssur.job_queue", "0")
 
     def _ready(self, cron):
         """Whether the scheduler would run ``cron`` now (its next call is due or triggered)."""
@@ -223,8 +241,10 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
     # ------------------------------------------------------------
 
     def test_daily_run_through_the_cron_runner(self):
+        """With the job queue (the default): the cron enqueues each step as jobs, the jobs run
+        through queue_job's runner path, the last one wakes the cron up for the next step."""
         data = self._daily_data()
-        self._trigger(self.daily, DAY)
+        self._drive(self.daily, DAY)
         traces = self._traces("daily", DAY)
         self.assertEqual(
             self._final(traces),
@@ -236,13 +256,74 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self._assert_daily_effects(data)
         self.assertFalse(self._ready(self.daily), "fully done: next call tomorrow")
         self.assertEqual(self.daily.failure_count, 0)
+        for trace in traces:
+            self.assertEqual(trace.job_done_count, trace.job_count, trace.name)
+            self.assertFalse(trace.job_failed_count or trace.job_pending_count, trace.name)
+        invoicing = traces.filtered(lambda t: t.step == "invoicing")
+        self.assertEqual(
+            invoicing.queue_job_ids.channel, "root.depanssur.invoicing", "a job per batch"
+        )
         # the same day again (a manual "Run"): a new run, which has nothing left to do
-        self._trigger(self.daily, DAY)
+        self._drive(self.daily, DAY)
         again = self._traces("daily", DAY) - traces
         self.assertEqual(self._final(again), {code: ["done"] for code in DAILY_STEPS})
         self.assertEqual(sum(again.mapped("record_count")), 0, again.mapped("name"))
+        self.assertFalse(self._ready(self.daily))
+
+    def test_daily_run_without_the_job_queue(self):
+        """``depanssur.job_queue`` = 0: the steps run inside the cron run, as before."""
+        self._in_cron()
+        data = self._daily_data()
+        self._trigger(self.daily, DAY)
+        traces = self._traces("daily", DAY)
+        self.assertEqual(self._final(traces), {code: ["done"] for code in DAILY_STEPS})
+        self.assertFalse(traces.queue_job_ids)
+        self._assert_daily_effects(data)
+        self.assertFalse(self._ready(self.daily))
+
+    def test_failed_batch_is_retried_from_the_run_and_completes(self):
+        data = self._daily_data()
+        Subscription = self.env.registry["depanssur.subscription"]
+        invoice_due_periods = Subscription._invoice_due_periods
+        broken = {"on": True}
+
+        def flaky(records, day):
+            if broken["on"] and records & data["due"]:
+                raise RuntimeError("invoicing exploded")
+            return invoice_due_periods(records, day)
+
+        with patch.object(Subscription, "_invoice_due_periods", flaky):
+            with self.assertLogs(QUEUE_JOB_LOGGER, "ERROR") as logs:
+                self._drive(self.daily, DAY)
+            self.assertIn("invoicing exploded", logs.output[0])
+            traces = self._traces("daily", DAY)
+            expected = {code: ["done"] for code in DAILY_STEPS}
+            expected["invoicing"] = ["failed"]
+            self.assertEqual(self._final(traces), expected)
+            invoicing = traces.filtered(lambda t: t.step == "invoicing")
+            self.assertEqual(invoicing.job_failed_count, 1)
+            self.assertIn("invoicing exploded", invoicing.message)
+            self.assertFalse(data["due"].filtered(self._february_invoices), "rolled back")
+            # the steps after it ran
+            self.assertEqual(data["note"].state, "refunded")
+            self.assertTrue(data["former"].with_context(active_test=False).depanssur_anonymized)
+            # only a Depanssur manager retries; then the job runs again and the step completes
+            with self.assertRaises(UserError):
+                invoicing.with_user(self.user_agent).action_retry_failed_jobs()
+            broken["on"] = False
+            invoicing.with_user(self.user_manager).action_retry_failed_jobs()
+            self.assertEqual(invoicing.state, "running")
+            self._drive(self.daily, DAY)
+        invoicing.invalidate_recordset()
+        self.assertEqual(invoicing.state, "done")
+        self.assertEqual((invoicing.job_done_count, invoicing.job_failed_count), (1, 0))
+        self.assertEqual(
+            self._final(self._traces("daily", DAY)), {code: ["done"] for code in DAILY_STEPS}
+        )
+        self._assert_daily_effects(data)
 
     def test_failing_step_is_traced_and_the_others_run(self):
+        self._in_cron()
         data = self._daily_data()
         Jobs = self.env.registry["depanssur.jobs"]
 
@@ -278,7 +359,9 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
     def test_run_cut_by_the_time_limit_resumes_on_the_next_run(self):
         """A tiny time budget: ``MIN_TIME_PER_JOB = 0`` (every ``_commit_progress`` answers "no
         time left") and ``MIN_RUNS_PER_JOB = 1`` (the runner does not call the job again in the
-        same run); invoicing goes by batches of two, so it is cut after its first batch."""
+        same run); invoicing goes by batches of two, so it is cut after its first batch. (Without
+        the job queue: with it, the cron only enqueues.)"""
+        self._in_cron()
         data = self._daily_data()
         Subscription = self.env.registry["depanssur.subscription"]
         invoice_due = Subscription._cron_invoice_due
@@ -368,7 +451,7 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
             }
         )
         self._subscribe(partner=self._partner("Sans Consentement"), date_start="2026-01-01")
-        self._trigger(self.weekly, WEEK_DAY)
+        self._drive(self.weekly, WEEK_DAY)
         traces = self._traces("weekly", WEEK_DAY)
         self.assertEqual(self._final(traces), {code: ["done"] for code in WEEKLY_STEPS})
         for trace in traces:
@@ -387,7 +470,7 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self.assertFalse(self._ready(self.weekly))
         # a weekly run cut on Monday and finished on Tuesday stays Monday's run
         self.Run.search([("job", "=", "weekly"), ("step", "=", "digest")]).unlink()
-        self._trigger(self.weekly, date(2026, 2, 10))
+        self._drive(self.weekly, date(2026, 2, 10))
         self.assertFalse(self._traces("weekly", date(2026, 2, 10)))
         self.assertEqual(
             self._final(self._traces("weekly", WEEK_DAY)),
@@ -421,6 +504,12 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
             ]
         )
         self._trigger(self.webhook_cron, date(2026, 1, 5))
+        self.assertEqual(set(events.mapped("state")), {"received"}, "fanned out as jobs")
+        jobs = self.env["queue.job"].search([("method_name", "=", "_job_process_file")])
+        self.assertEqual(len(jobs), 1, "one job for the subscription's events")
+        self.assertEqual(jobs.channel, "root.depanssur.webhook")
+        with freeze_time("2026-01-05 10:00:00"):
+            self.assertEqual(list(run_queued_jobs(self).values()), ["done"])
         self.assertEqual(set(events.mapped("state")), {"processed"})
         case = self.env["depanssur.dunning.case"].search(
             [("subscription_id", "=", subscription.id)]

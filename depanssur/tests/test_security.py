@@ -449,10 +449,11 @@ class TestRpcSubscriptionGuards(RpcGuardsCase):
         self.assertDone(self.rpc(self.user_agent, self.SUB, "action_confirm", [subscription.id]))
         self.env.invalidate_all()
         welcome = subscription.message_ids.filtered(
-            lambda message: message.subject
-            and message.subject == template._render_field("subject", subscription.ids)[
-                subscription.id
-            ]
+            lambda message: (
+                message.subject
+                and message.subject
+                == template._render_field("subject", subscription.ids)[subscription.id]
+            )
         )
         self.assertEqual(len(welcome), 1)
         self.assertIn(self.client, welcome.partner_ids)

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""The daily run and webhook processing on OCA queue_job, through the real runners, 1 vs 2 job
+workers; invoicing vs Odoo's own account.move create + post of the same invoices.
+
+    python3 bench/seed.py --subscriptions 5000 --db depanssur_bench_5k
+    python3 bench/scale.py --db depanssur_bench_5k [--events 400] [--profile]
+
+1. For 1 then 2 job workers: a copy of the seeded database (``CREATE DATABASE ... TEMPLATE``:
+   every measurement starts from the same book), Odoo served with ``--workers=2``, one cron
+   thread and queue_job's runner (``server_wide_modules`` ``base,web,queue_job``,
+   ``ODOO_QUEUE_JOB_CHANNELS=root:N``). The daily cron is triggered (``ir.cron._trigger``: the
+   cron thread runs it, the coordinator enqueues each step, the runner sends the jobs to the
+   workers) and timed until every step of the run is traced done or failed. Then ``--events``
+   webhook events (one ``dossier.created`` then one ``nps.responded`` per claim file) are accepted
+   and the webhook cron triggered, timed until every event is processed; the per-file ordering
+   is checked on the result (every NPS answer on its claim file, no event failed or ignored).
+2. In one process, on the seeded database (rolled back): one batch of 200 subscriptions invoiced
+   by the addon (``_invoice_due_periods``) vs ``account.move`` ``create`` + ``action_post`` of the
+   same invoice values (same lines, taxes, partners, company, context), best of 3 each; with
+   ``--profile``, the addon's batch under cProfile (the 25 costliest functions).
+"""
+
+import argparse
+import copy
+import cProfile
+import io
+import os
+import pstats
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import DEFAULT_DB, ROOT, Timer, environment, out, shell
+
+PORT = 8075
+BATCH = 200
+
+
+def copy_database(db, copy):
+    shell(f'psql_local -c "DROP DATABASE IF EXISTS \\"{copy}\\""')
+    shell(f'psql_local -c "CREATE DATABASE \\"{copy}\\" TEMPLATE \\"{db}\\""')
+
+
+def drop_database(db):
+    shell(f'psql_local -c "DROP DATABASE IF EXISTS \\"{db}\\" WITH (FORCE)"')
+
+
+def serve(db, job_workers):
+    env = dict(
+        os.environ, ODOO_QUEUE_JOB_CHANNELS=f"root:{job_workers}", ODOO_QUEUE_JOB_PORT=str(PORT)
+    )
+    server = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            f"source {ROOT}/scripts/lib.sh && odoo_cmd -d {db} --db-filter=^{db}$ "
+            "--load=base,web,queue_job --workers=2 --max-cron-threads=1 "
+            "--limit-time-real=600 --limit-time-cpu=600 --http-interface=127.0.0.1 "
+            f"--http-port={PORT} --gevent-port={PORT + 1} --log-level=warn",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{PORT}/web/health", timeout=30).ok:
+                return server
+        except requests.RequestException:
+            time.sleep(1)
+    stop(server)
+    raise RuntimeError("the served Odoo did not start")
+
+
+def stop(server):
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def wait_until(db, query, timeout):
+    """Poll ``query`` (one boolean) on ``db`` until true; the seconds it took."""
+    import odoo.sql_db
+
+    start = time.perf_counter()
+    with odoo.sql_db.db_connect(db).cursor() as cr:
+        while time.perf_counter() - start < timeout:
+            cr.execute(query)
+            if cr.fetchone()[0]:
+                return time.perf_counter() - start
+            cr.rollback()
+            time.sleep(0.5)
+    raise TimeoutError(f"not done after {timeout} s: {query}")
+
+
+DAILY_DONE = """
+SELECT count(*) FILTER (WHERE state IN ('done', 'failed')) = %(steps)s
+       AND count(*) FILTER (WHERE state NOT IN ('done', 'failed')) = 0
+  FROM depanssur_job_run WHERE job = 'daily'
+"""
+EVENTS_DONE = """
+SELECT NOT EXISTS (SELECT 1 FROM depanssur_webhook_event WHERE state = 'received')
+   AND NOT EXISTS (SELECT 1 FROM queue_job WHERE state NOT IN ('done', 'failed', 'cancelled'))
+"""
+
+
+def daily_through_the_runner(copy, steps):
+    with environment(copy, commit=True) as env:
+        env.ref("depanssur.ir_cron_depanssur_daily")._trigger()
+    seconds = wait_until(copy, DAILY_DONE % {"steps": steps}, timeout=3600)
+    with environment(copy) as env:
+        env.cr.execute(
+            "SELECT step, state, record_count, job_count FROM depanssur_job_run "
+            "WHERE job = 'daily' ORDER BY id"
+        )
+        traces = env.cr.fetchall()
+        env.cr.execute(
+            "SELECT count(*), count(DISTINCT (depanssur_subscription_id, depanssur_period_start))"
+            " FROM account_move WHERE depanssur_invoice_kind = 'period' AND create_date >= "
+            "(SELECT min(started_at) FROM depanssur_job_run)"
+        )
+        invoices, distinct = env.cr.fetchone()
+    return seconds, traces, invoices, distinct
+
+
+def webhooks_through_the_runner(copy, count):
+    with environment(copy, commit=True) as env:
+        Event = env["depanssur.webhook.event"]
+        env.cr.execute("SELECT name FROM depanssur_subscription WHERE state = 'active' LIMIT 200")
+        subscriptions = [row[0] for row in env.cr.fetchall()]
+        base = datetime.now(tz=timezone.utc) - timedelta(hours=1)
+        for index in range(count // 2):
+            external = f"QBENCH-{index}"
+            at = base + timedelta(seconds=index)
+            # the newer event first: only the per-file ordering makes the NPS land
+            Event._accept(
+                f"msg_q_{index}_nps",
+                "nps.responded",
+                at + timedelta(milliseconds=500),
+                {"data": {"external_id": external, "score": index % 11}},
+            )
+            Event._accept(
+                f"msg_q_{index}_created",
+                "dossier.created",
+                at,
+                {
+                    "data": {
+                        "external_id": external,
+                        "subscription": subscriptions[index % len(subscriptions)],
+                        "category": "plumbing",
+                        "incident_date": (base - timedelta(days=1)).date().isoformat(),
+                        "estimated_cost": "150.00",
+                    }
+                },
+            )
+        env.ref("depanssur.ir_cron_depanssur_webhook_process")._trigger()
+    seconds = wait_until(copy, EVENTS_DONE, timeout=3600)
+    with environment(copy) as env:
+        env.cr.execute(
+            "SELECT state, count(*) FROM depanssur_webhook_event "
+            "WHERE webhook_id LIKE 'msg_q_%%' GROUP BY 1"
+        )
+        states = dict(env.cr.fetchall())
+        env.cr.execute(
+            "SELECT count(*) FROM depanssur_dossier WHERE external_id LIKE 'QBENCH-%%' "
+            "AND nps_date IS NOT NULL"
+        )
+        answered = env.cr.fetchone()[0]
+    return seconds, states, answered
+
+
+def runner_measurements(args):
+    with environment(args.db) as env:
+        steps = len(env["depanssur.jobs"]._steps("daily", datetime.now().date()))
+    import odoo.sql_db
+
+    odoo.sql_db.close_db(args.db)
+    results = {}
+    for workers in args.workers:
+        copy = f"{args.db}_q{workers}"
+        copy_database(args.db, copy)
+        server = serve(copy, workers)
+        try:
+            daily = daily_through_the_runner(copy, steps)
+            webhook = webhooks_through_the_runner(copy, args.events)
+        finally:
+            stop(server)
+            odoo.sql_db.close_db(copy)
+            drop_database(copy)
+        results[workers] = (daily, webhook)
+        seconds, traces, invoices, distinct = daily
+        out(f"{workers} job worker(s): daily run {seconds:.1f} s, {invoices} invoices")
+        for step, state, records, jobs in traces:
+            out(f"    {step:<18} {state:<7} {records:>7} records {jobs:>4} jobs")
+        out(f"  each subscription invoiced once per period: {invoices == distinct}")
+        w_seconds, states, answered = webhook
+        events = sum(states.values())
+        out(
+            f"  webhooks: {events} events in {w_seconds:.1f} s = {events / w_seconds:,.0f}/s; "
+            f"states {states}; {answered}/{args.events // 2} claim files with their NPS answer "
+            "(per-file ordering)"
+        )
+    if len(results) == 2:
+        (one, two) = (results[w] for w in sorted(results))
+        out(f"ratio daily run 1 worker / 2 workers: {one[0][0] / two[0][0]:.2f}x (target >= 1.7x)")
+        out(
+            f"ratio webhook processing 1 worker / 2 workers: {one[1][0] / two[1][0]:.2f}x "
+            "(target >= 1.8x)"
+        )
+
+
+def invoicing_vs_account(args):
+    with environment(args.db) as env:
+        from odoo import fields
+
+        Subscription = env["depanssur.subscription"].with_context(tracking_disable=True)
+        day = fields.Date.today() + timedelta(days=31)
+        # due by ``day`` and whose next period is not invoiced yet (both sides create them all)
+        candidates = Subscription.search(
+            [("state", "in", ("carence", "active", "suspended")), ("next_billing_date", "<=", day)],
+            order="id",
+        )
+        env.cr.execute(
+            "SELECT depanssur_subscription_id, depanssur_period_start FROM account_move "
+            "WHERE depanssur_invoice_kind = 'period' AND state != 'cancel'"
+        )
+        existing = set(env.cr.fetchall())
+        batch = Subscription
+        vals_by_company = {}
+        for subscription in candidates:
+            start, end = subscription._period_bounds(subscription.next_billing_date)
+            if (subscription.id, start) in existing or start > day:
+                continue
+            batch |= subscription
+            # the values the addon would create, computed once, outside the timing
+            vals_by_company.setdefault(subscription.company_id, []).append(
+                subscription._prepare_invoice_vals(start, end)
+            )
+            if len(batch) == BATCH:
+                break
+        quiet = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
+        Move = env["account.move"].sudo()
+
+        def account():
+            for company, vals_list in vals_by_company.items():
+                moves = (
+                    Move.with_company(company)
+                    .with_context(**quiet)
+                    .create(copy.deepcopy(vals_list))
+                )
+                moves.action_post()
+            env.flush_all()
+
+        def addon():
+            batch._invoice_due_periods(day)
+            env.flush_all()
+
+        timings = {"account.move create + post": [], "depanssur _invoice_due_periods": []}
+        for _round in range(3):
+            for name, function in (
+                ("account.move create + post", account),
+                ("depanssur _invoice_due_periods", addon),
+            ):
+                env.invalidate_all()
+                env.cr.execute("SAVEPOINT bench")
+                with Timer() as timer:
+                    function()
+                timings[name].append(timer.seconds)
+                env.cr.execute("ROLLBACK TO SAVEPOINT bench")
+                env.invalidate_all()
+                env.transaction.clear()
+        count = sum(len(v) for v in vals_by_company.values())
+        rates = {name: count / min(values) for name, values in timings.items()}
+        for name, rate in rates.items():
+            out(f"  {name:<32} {count} invoices, best {count / rate:.2f} s = {rate:,.0f}/s")
+        ratio = rates["depanssur _invoice_due_periods"] / rates["account.move create + post"]
+        out(f"ratio addon / Odoo's own create + post: {ratio:.2f} (target >= 0.8)")
+        if args.profile:
+            env.cr.execute("SAVEPOINT bench")
+            profile = cProfile.Profile()
+            profile.enable()
+            addon()
+            profile.disable()
+            env.cr.execute("ROLLBACK TO SAVEPOINT bench")
+            env.transaction.clear()
+            stream = io.StringIO()
+            pstats.Stats(profile, stream=stream).sort_stats("cumulative").print_stats(25)
+            out(stream.getvalue())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=DEFAULT_DB)
+    parser.add_argument("--events", type=int, default=400)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--skip-runner", action="store_true", help="only the invoicing ratio")
+    parser.add_argument("--skip-invoicing", action="store_true", help="only the runners")
+    args = parser.parse_args()
+    if not args.skip_runner:
+        runner_measurements(args)
+    if not args.skip_invoicing:
+        invoicing_vs_account(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.exceptions import LockError
+
+from .batching import BatchedStep, batched, commit_progress, in_cron_run
+
+_logger = logging.getLogger(__name__)
+
+RUN_CRONS = {
+    "daily": "depanssur.ir_cron_depanssur_daily",
+    "weekly": "depanssur.ir_cron_depanssur_weekly",
+}
+FINAL_STATES = ("done", "failed")
+JOB_FINAL_STATES = ("done", "failed", "cancelled")
+JOB_FAILED_STATES = ("failed", "cancelled")
+# while jobs of a step are pending, the coordinator looks again after this delay even when no
+# job woke it up (a job that failed for good does not)
+WATCHDOG = timedelta(minutes=1)
+
+
+class DepanssurJobBatch(models.AbstractModel):
+    """The daily and weekly runs on OCA ``queue_job``: a coordinator and its jobs.
+
+    In a cron run (Odoo's runner), ``depanssur.job.run._run_steps`` hands the steps to
+    ``_run_steps_queued``: each step, in order, is traced (``depanssur.job.run``, state
+    ``running``) and enqueued as jobs — one job per batch of records for a ``BatchedStep``
+    (invoicing), one job for any other step — on the step's channel. The cron then returns; the
+    last job of the step wakes it up (``ir.cron._trigger``), it sees every job of the step
+    finished, closes the trace (done, or failed when a job failed for good) and enqueues the next
+    step. Each job runs in its own transaction with a fresh cache, on whichever Odoo worker of
+    whichever node queue_job's runner sends it to, so the batches of a step run in parallel.
+
+    ``ir.config_parameter`` ``depanssur.job_queue`` = ``0`` runs the steps inside the cron as
+    before (no job queue).
+    """
+
+    _name = "depanssur.job.batch"
+    _description = "Depanssur run jobs"
+
+    @api.model
+    def _queue_enabled(self):
+        return in_cron_run(self.env) and (
+            self.env["ir.config_parameter"].sudo().get_param("depanssur.job_queue", "1") != "0"
+        )
+
+    # ------------------------------------------------------------
+    # Coordinator (the cron)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _run_steps_queued(self, job, day, steps):
+        """Advance the run of ``job`` for ``day``: close the running step whose jobs are all
+        finished, enqueue the next one. Returns ``(traces, finished)`` as ``_run_steps``."""
+        Run = self.env["depanssur.job.run"]
+        current = Run._open_run(job, day, [code for code, _label, _function in steps])
+        traces = Run.browse()
+        for code, label, function in steps:
+            mine = current.filtered(lambda trace, code=code: trace.step == code)
+            if mine.filtered(lambda trace: trace.state in FINAL_STATES):
+                continue
+            trace = mine.filtered(lambda trace: trace.state == "running")[-1:]
+            if not trace:
+                trace = self._enqueue_step(job, code, label, day, function)
+                traces |= trace
+            trace._sync_from_jobs()
+            # commit: the job runner sees the new jobs, the trace is visible
+            commit_progress(self.env, 1, 0)
+            if trace.state == "running":
+                self._wake_run(job, at=fields.Datetime.now() + WATCHDOG)
+                return traces, False
+        # the run is complete: no watchdog or job wake-up left to start another one
+        cron = self.env.ref(RUN_CRONS[job], raise_if_not_found=False)
+        if cron:
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]).unlink()
+        return traces, True
+
+    @api.model
+    def _enqueue_step(self, job, code, label, day, function):
+        trace = (
+            self.env["depanssur.job.run"]
+            .sudo()
+            .create({"job": job, "step": code, "name": label, "run_date": day, "state": "running"})
+        )
+        description = f"{label} ({fields.Date.to_string(day)})"
+        if isinstance(function, BatchedStep):
+            records = function.records()
+            batches = list(batched(records, function.size))
+            for index, batch in enumerate(batches):
+                self.with_delay(
+                    channel=function.channel,
+                    identity_key=f"depanssur.job.run:{trace.id}:{index}",
+                    description=f"{description} {index + 1}/{len(batches)}",
+                )._job_run_batch(trace, batch)
+            trace.write({"record_count": len(records), "job_count": len(batches)})
+        else:
+            self.with_delay(
+                identity_key=f"depanssur.job.run:{trace.id}", description=description
+            )._job_run_step(trace)
+            trace.job_count = 1
+        return trace
+
+    @api.model
+    def _wake_run(self, job, at=None):
+        cron = self.env.ref(RUN_CRONS[job], raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(at)
+
+    # ------------------------------------------------------------
+    # Jobs
+    # ------------------------------------------------------------
+
+    @api.model
+    def _job_store_values(self, job):
+        """queue_job hook: link the stored job to the step trace it works for."""
+        trace = job.args[0] if job.args else None
+        if isinstance(trace, models.BaseModel) and trace._name == "depanssur.job.run":
+            return {"depanssur_run_id": trace.id}
+        return {}
+
+    @api.model
+    def _step_function(self, trace):
+        steps = self.env["depanssur.jobs"]._steps(trace.job, trace.run_date)
+        for code, _label, function in steps:
+            if code == trace.step:
+                return function
+        raise ValueError(f"no step {trace.step} in the {trace.job} run")
+
+    @api.model
+    def _job_run_step(self, trace):
+        """Job: one whole step of a run (idempotent, as every step)."""
+        self.env.invalidate_all()
+        result = self._step_function(trace)()
+        message = False
+        if isinstance(result, tuple):  # (count, message)
+            result, message = result
+        count = len(result) if hasattr(result, "__len__") else int(result or 0)
+        trace.sudo().write({"record_count": count, "message": message})
+        self._wake_if_last(trace)
+        return count
+
+    @api.model
+    def _job_run_batch(self, trace, records):
+        """Job: one batch of a ``BatchedStep``. Its records are locked first: the same batch run
+        at once by another worker (or node) waits for a retry, then finds nothing left to do (the
+        step's ``process`` re-checks each record's state)."""
+        self.env.invalidate_all()
+        records = records.exists()
+        try:
+            records.lock_for_update()
+        except LockError as error:
+            raise RetryableJobError(str(error), seconds=5) from error
+        self._step_function(trace).process(records)
+        self._wake_if_last(trace)
+        return len(records)
+
+    @api.model
+    def _wake_if_last(self, trace):
+        """Wake the coordinator up when no other job of the step waits to run."""
+        waiting = (
+            self.env["queue.job"]
+            .sudo()
+            .search_count(
+                [
+                    ("depanssur_run_id", "=", trace.id),
+                    ("state", "in", ("wait_dependencies", "pending", "enqueued")),
+                ]
+            )
+        )
+        if not waiting:
+            self._wake_run(trace.job)
