@@ -129,6 +129,14 @@ class DepanssurCreditNote(models.Model):
             if note.reason == "other" and not (note.reason_text or "").strip():
                 raise ValidationError(self.env._("Explain the reason of the credit note."))
 
+    def _message_track(self, fields_iter, initial_values_dict):
+        # written by a job or a webhook: the tracked values in the client's language
+        return self._depanssur_track_in_client_lang(
+            lambda records, *args: super(DepanssurCreditNote, records)._message_track(*args),  # noqa: UP008
+            fields_iter,
+            initial_values_dict,
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -433,7 +441,10 @@ class DepanssurCreditNote(models.Model):
                 }
             )
             note._depanssur_write({"pdf_attachment_id": attachment.id})
-            note.message_post(body=self.env._("Credit note issued."), attachment_ids=attachment.ids)
+            note.message_post(
+                body=note._depanssur_writer_env()._("Credit note issued."),
+                attachment_ids=attachment.ids,
+            )
 
     def _send_issued_email(self):
         for note in self:

@@ -4,7 +4,7 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 
-from .batching import run_in_batches
+from .batching import company_env, run_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -46,58 +46,64 @@ class DepanssurJobs(models.AbstractModel):
         jobs = self.with_context(date=fields.Date.to_string(day))
         env = jobs.env
         Subscription = env["depanssur.subscription"]
+        # the traces are the company's records: labelled in its language
+        _ = company_env(env)._
         if job == "daily":
             return [
                 (
                     "terminations",
-                    "Effective terminations",
+                    _("Effective terminations"),
                     lambda: Subscription._cron_apply_terminations(day),
                 ),
                 (
                     "scheduled_changes",
-                    "Scheduled changes",
+                    _("Scheduled changes"),
                     lambda: Subscription._cron_apply_scheduled_changes(day),
                 ),
-                ("carence", "End of waiting periods", lambda: Subscription._cron_end_carence(day)),
+                (
+                    "carence",
+                    _("End of waiting periods"),
+                    lambda: Subscription._cron_end_carence(day),
+                ),
                 (
                     "counters",
-                    "Counters reset at anniversaries",
+                    _("Counters reset at anniversaries"),
                     lambda: Subscription._cron_reset_counters(day),
                 ),
                 (
                     "anniversary",
-                    "Anniversary notices",
+                    _("Anniversary notices"),
                     lambda: jobs._cron_anniversary_notices(day),
                 ),
-                ("invoicing", "Invoicing", lambda: Subscription._cron_invoice_due(day)),
-                ("cap_alerts", "Cap alerts", lambda: jobs._cron_cap_alerts(day)),
+                ("invoicing", _("Invoicing"), lambda: Subscription._cron_invoice_due(day)),
+                ("cap_alerts", _("Cap alerts"), lambda: jobs._cron_cap_alerts(day)),
                 (
                     "dunning",
-                    "Dunning",
+                    _("Dunning levels applied"),
                     lambda: env["depanssur.dunning.case"]._cron_advance(day),
                 ),
                 # what was paid and what arrived is processed as it stands (no calendar day)
                 (
                     "credit_notes",
-                    "Credit notes refunded",
+                    _("Credit notes refunded"),
                     env["depanssur.credit.note"]._cron_sync_refunded,
                 ),
                 (
                     "webhooks",
-                    "Webhook events retry",
+                    _("Webhook events retry"),
                     env["depanssur.webhook.event"]._cron_process,
                 ),
-                ("rgpd", "RGPD retention", lambda: jobs._cron_rgpd_retention(day)),
+                ("rgpd", _("RGPD retention"), lambda: jobs._cron_rgpd_retention(day)),
             ]
         return [
             (
                 "kpi_snapshot",
-                "KPI snapshot",
+                _("Weekly KPI snapshot"),
                 lambda: env["depanssur.kpi.snapshot"]._cron_snapshot(day),
             ),
-            ("detractors", "Detractor call-backs", lambda: jobs._cron_detractor_activities(day)),
-            ("data_quality", "Data quality report", lambda: jobs._cron_data_quality(day)),
-            ("digest", "Manager digest", lambda: jobs._cron_manager_digest(day)),
+            ("detractors", _("Detractor call-backs"), lambda: jobs._cron_detractor_activities(day)),
+            ("data_quality", _("Data quality report"), lambda: jobs._cron_data_quality(day)),
+            ("digest", _("Manager digest"), lambda: jobs._cron_manager_digest(day)),
         ]
 
     @api.model
@@ -317,7 +323,7 @@ class DepanssurJobs(models.AbstractModel):
     @api.model
     def _cron_data_quality(self, day=None):
         issues = self._data_quality_issues()
-        message = self.env._(
+        message = company_env(self.env)._(
             "Invalid phones: %(phones)s (%(phone_names)s)\n"
             "Clients without any consent record: %(consents)s\n"
             "Subscriptions without a complete insured home: %(homes)s (%(home_names)s)",

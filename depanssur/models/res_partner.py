@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
 from ..rules.person_name import join_name, split_name
+from .batching import written_by_system
 from .depanssur_consent import CONSENT_PURPOSES
 
 _logger = logging.getLogger(__name__)
@@ -128,7 +129,22 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.id)]
         return action
 
+    def _depanssur_lang(self):
+        """The language of this client: theirs, else their company's."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        return self.lang or company.partner_id.lang or self.env.lang
+
+    def _depanssur_writer_env(self):
+        """The environment of the notes the system (a job, a webhook) writes on this contact:
+        in the contact's language; a person acting writes in their own."""
+        self.ensure_one()
+        if not written_by_system(self.env):
+            return self.env
+        return self.with_context(lang=self._depanssur_lang()).env
+
     @api.depends("civility", "is_company", "depanssur_client")
+    @api.depends_context("lang")
     def _compute_display_name(self):
         res = super()._compute_display_name()
         labels = dict(self._fields["civility"]._description_selection(self.env))
@@ -367,6 +383,8 @@ class ResPartner(models.Model):
             child._depanssur_anonymize()
         scrubbed.write(self._depanssur_anonymize_values())
         self._message_log(
-            body=self.env._("Client anonymised (right to erasure) by %(user)s.", user=user.name)
+            body=self._depanssur_writer_env()._(
+                "Client anonymised (right to erasure) by %(user)s.", user=user.name
+            )
         )
         _logger.info("depanssur: partner %s anonymised by user %s", self.id, user.id)

@@ -14,6 +14,7 @@ from . import (
     test_security,
     test_signup,
     test_subscription,
+    test_system_language,
     test_ui,
     test_ui_menus,
     test_webhook,
