@@ -72,6 +72,9 @@ class DepanssurDossier(models.Model):
     )
     partner_phone = fields.Char(related="partner_id.phone", string="Phone")
     partner_mobile = fields.Char(related="partner_id.mobile", string="Mobile")
+    partner_mobile_display = fields.Char(
+        related="partner_id.depanssur_mobile_display", string="Client's mobile"
+    )
     category_id = fields.Many2one("depanssur.category", required=True, tracking=True)
     user_id = fields.Many2one(
         "res.users",

@@ -47,63 +47,75 @@ class DepanssurJobs(models.AbstractModel):
         env = jobs.env
         Subscription = env["depanssur.subscription"]
         # the traces are the company's records: labelled in its language
-        _ = company_env(env)._
+        label_env = company_env(env)
         if job == "daily":
             return [
                 (
                     "terminations",
-                    _("Effective terminations"),
+                    label_env._("Effective terminations"),
                     lambda: Subscription._cron_apply_terminations(day),
                 ),
                 (
                     "scheduled_changes",
-                    _("Scheduled changes"),
+                    label_env._("Scheduled changes"),
                     lambda: Subscription._cron_apply_scheduled_changes(day),
                 ),
                 (
                     "carence",
-                    _("End of waiting periods"),
+                    label_env._("End of waiting periods"),
                     lambda: Subscription._cron_end_carence(day),
                 ),
                 (
                     "counters",
-                    _("Counters reset at anniversaries"),
+                    label_env._("Counters reset at anniversaries"),
                     lambda: Subscription._cron_reset_counters(day),
                 ),
                 (
                     "anniversary",
-                    _("Anniversary notices"),
+                    label_env._("Anniversary notices"),
                     lambda: jobs._cron_anniversary_notices(day),
                 ),
-                ("invoicing", _("Invoicing"), lambda: Subscription._cron_invoice_due(day)),
-                ("cap_alerts", _("Cap alerts"), lambda: jobs._cron_cap_alerts(day)),
+                (
+                    "invoicing",
+                    label_env._("Invoicing"),
+                    lambda: Subscription._cron_invoice_due(day),
+                ),
+                ("cap_alerts", label_env._("Cap alerts"), lambda: jobs._cron_cap_alerts(day)),
                 (
                     "dunning",
-                    _("Dunning levels applied"),
+                    label_env._("Dunning levels applied"),
                     lambda: env["depanssur.dunning.case"]._cron_advance(day),
                 ),
                 # what was paid and what arrived is processed as it stands (no calendar day)
                 (
                     "credit_notes",
-                    _("Credit notes refunded"),
+                    label_env._("Credit notes refunded"),
                     env["depanssur.credit.note"]._cron_sync_refunded,
                 ),
                 (
                     "webhooks",
-                    _("Webhook events retry"),
+                    label_env._("Webhook events retry"),
                     env["depanssur.webhook.event"]._cron_process,
                 ),
-                ("rgpd", _("RGPD retention"), lambda: jobs._cron_rgpd_retention(day)),
+                ("rgpd", label_env._("RGPD retention"), lambda: jobs._cron_rgpd_retention(day)),
             ]
         return [
             (
                 "kpi_snapshot",
-                _("Weekly KPI snapshot"),
+                label_env._("Weekly KPI snapshot"),
                 lambda: env["depanssur.kpi.snapshot"]._cron_snapshot(day),
             ),
-            ("detractors", _("Detractor call-backs"), lambda: jobs._cron_detractor_activities(day)),
-            ("data_quality", _("Data quality report"), lambda: jobs._cron_data_quality(day)),
-            ("digest", _("Manager digest"), lambda: jobs._cron_manager_digest(day)),
+            (
+                "detractors",
+                label_env._("Detractor call-backs"),
+                lambda: jobs._cron_detractor_activities(day),
+            ),
+            (
+                "data_quality",
+                label_env._("Data quality report"),
+                lambda: jobs._cron_data_quality(day),
+            ),
+            ("digest", label_env._("Manager digest"), lambda: jobs._cron_manager_digest(day)),
         ]
 
     @api.model

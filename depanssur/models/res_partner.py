@@ -42,6 +42,12 @@ class ResPartner(models.Model):
         index="btree_not_null",
         help="Mobile number, in E.164 (+33...) when valid; a client's must be valid.",
     )
+    depanssur_phone_display = fields.Char(
+        string="Phone (formatted)", compute="_compute_depanssur_phone_display"
+    )
+    depanssur_mobile_display = fields.Char(
+        string="Mobile (formatted)", compute="_compute_depanssur_phone_display"
+    )
     # Indexed: clients are found by email or phone (sign-up, webhooks, agents), and Odoo's mail
     # composer looks the author up by email for every message; at 100k clients a scan costs ~35 ms
     email_normalized = fields.Char(index="btree_not_null")
@@ -91,6 +97,18 @@ class ResPartner(models.Model):
                 first, last = split_name(partner.name, (partner.first_name, partner.last_name))
             partner.first_name = first or False
             partner.last_name = last or False
+
+    @api.depends("phone", "mobile", "country_id")
+    def _compute_depanssur_phone_display(self):
+        """The numbers as people read them ("+33 6 12 34 56 78"); stored in E.164, which is for
+        machines (SMS, look-ups). A number that does not parse is shown as typed."""
+        for partner in self:
+            for fname in PHONE_FIELDS:
+                number = partner[fname]
+                formatted = number and partner._phone_format(
+                    number=number, country=partner.country_id, force_format="INTERNATIONAL"
+                )
+                partner[f"depanssur_{fname}_display"] = formatted or number or False
 
     @api.depends("depanssur_consent_ids.state", "depanssur_consent_ids.date")
     def _compute_consent_status(self):

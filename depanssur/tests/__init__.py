@@ -1,4 +1,5 @@
 from . import (
+    test_backoffice,
     test_concurrency,
     test_credit_note,
     test_cron_runner,

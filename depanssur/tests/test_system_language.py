@@ -69,9 +69,9 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
         return set(values.mapped("new_value_char"))
 
     def test_webhooks_write_in_the_client_language(self):
-        with freeze_time("2026-01-02"):
-            french = self._subscribe(date_start="2026-01-01")
-            english = self._subscribe(partner=self.english, date_start="2026-01-01")
+        with freeze_time("2025-06-01"):  # past the waiting period: the claims are covered
+            french = self._subscribe(date_start="2025-06-01")
+            english = self._subscribe(partner=self.english, date_start="2025-06-01")
         events = self.env["depanssur.webhook.event"]
         for subscription in (french, english):
             events |= self._event(
@@ -130,6 +130,8 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
             french = self._subscribe(date_start="2026-01-01")
             english = self._subscribe(partner=self.english, date_start="2026-01-01")
             (french | english)._terminate("client_request", date(2026, 1, 31))
+            billed = self._subscribe(date_start="2026-01-01")
+            billed_english = self._subscribe(partner=self.english, date_start="2026-01-01")
         self._trigger(self.daily, date(2026, 2, 1))
         self.assertEqual((french.state, english.state), ("terminated", "terminated"))
         self.assertIn("Résilié", self._tracked_states(french))
@@ -137,11 +139,12 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
         self.assertIn("Terminated", self._tracked_states(english))
         # the invoices made by the run name the client with their civility in their language
         self.assertEqual(
-            set(french.invoice_ids.mapped("invoice_partner_display_name")),
+            set(billed.invoice_ids.mapped("invoice_partner_display_name")),
             {"Mme Sophie Lefèvre"},
         )
         self.assertEqual(
-            set(english.invoice_ids.mapped("invoice_partner_display_name")), {"Mrs. Jane Smith"}
+            set(billed_english.invoice_ids.mapped("invoice_partner_display_name")),
+            {"Mrs. Jane Smith"},
         )
         # the run's traces are the company's: in French
         traces = self.env["depanssur.job.run"].search([("run_date", "=", "2026-02-01")])
