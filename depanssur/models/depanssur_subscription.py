@@ -1495,7 +1495,11 @@ class DepanssurSubscription(models.Model):
                 domain.append(("invoice_id", "=", invoice.id))
             Case.search(domain)._close("paid")
         env = self._depanssur_writer_env()
-        currency = self.env["res.currency"].search([("name", "=", data["currency"])], limit=1)
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", data["currency"])], limit=1)
+        )
         amount = (
             format_amount(env, float(data["amount"]), currency)
             if currency

