@@ -71,7 +71,8 @@ class DepanssurNotifyMixin(models.AbstractModel):
         keys = (f"mail.tracking.message.{self._name}", f"mail.tracking.author.{self._name}")
         saved = {key: data.get(key) for key in keys}
         result = {}
-        for lang, records in self.grouped(lambda r: r._depanssur_lang()).items():
+        # records deleted meanwhile are skipped, as Odoo's tracking skips them
+        for lang, records in self.exists().grouped(lambda r: r._depanssur_lang()).items():
             for key, value in saved.items():  # each call pops them: give each group its own
                 if value is not None:
                     data[key] = dict(value)
