@@ -266,4 +266,5 @@ class TestDemoUsersLandOnDepanssur(CreditNoteCommon):
             self.skipTest("demo data not loaded")
         for user in users:
             self.assertTrue(user.action_id, user.login)
-            self.assertEqual(user.action_id.res_model.split(".")[0], "depanssur", user.login)
+            action = self.env[user.action_id.type].browse(user.action_id.id)
+            self.assertEqual(action.res_model.split(".")[0], "depanssur", user.login)
