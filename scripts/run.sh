@@ -20,10 +20,13 @@ if ! db_exists "$db"; then
         psql_local -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null
         stage_fail database "installing depanssur in '$db' (log: .odoo-install.log)"
     fi
-    # The demo is for French back-office agents: the admin user (and the company's partner) in French.
+    # The demo is for French back-office agents: the admin user, the demo users of each role, the
+    # system user running the scheduled jobs (OdooBot) and the company's partner in French.
     odoo_cmd shell -d "$db" --no-http --log-level=warn >>"$ROOT/.odoo-install.log" 2>&1 <<'PY' \
         || stage_fail database "setting the admin user's language (log: .odoo-install.log)"
-env.ref("base.user_admin").lang = "fr_FR"
+for xmlid in ("base.user_admin", "base.user_root", "depanssur.user_demo_agent",
+              "depanssur.user_demo_accounting", "depanssur.user_demo_manager"):
+    env.ref(xmlid).write({"lang": "fr_FR", "tz": "Europe/Paris"})
 env.ref("base.main_partner").lang = "fr_FR"
 env.cr.commit()
 PY

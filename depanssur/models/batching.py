@@ -74,3 +74,19 @@ class BatchedStep:
 
     def __call__(self):
         return self.run()
+
+
+def written_by_system(env):
+    """Whether the system writes now (a scheduled job, a webhook's processing: the cron runner,
+    the superuser, the public user), not a person: what it writes on a client's records is then
+    in the client's language, and on its own records (job traces, webhook events) in the
+    company's, never in the language of the technical user running it."""
+    return in_cron_run(env) or env.user._is_superuser() or env.user._is_public()
+
+
+def company_env(env, company=None):
+    """``env`` in the language of ``company`` (default: the env's) when the system writes."""
+    if not written_by_system(env):
+        return env
+    company = company or env.company
+    return env(context=dict(env.context, lang=company.partner_id.lang or env.lang))

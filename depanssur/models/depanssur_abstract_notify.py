@@ -5,6 +5,8 @@ import logging
 from odoo import api, models
 from odoo.fields import Command
 
+from .batching import written_by_system
+
 _logger = logging.getLogger(__name__)
 
 # One place for "what goes out when": event → (email template, SMS template, consent purpose).
@@ -68,6 +70,40 @@ class DepanssurNotifyMixin(models.AbstractModel):
     def _depanssur_notify_partner(self):
         return self.partner_id
 
+    def _depanssur_lang(self):
+        """The language of this record's client: theirs, else the company's."""
+        self.ensure_one()
+        partner = self._depanssur_notify_partner()
+        company = self["company_id"] if "company_id" in self._fields else self.env.company
+        return partner.lang or company.partner_id.lang or self.env.lang
+
+    def _depanssur_writer_env(self):
+        """The environment to write this record's messages in: the client's language when the
+        system writes (a scheduled job, a webhook's processing), the user's when a person acts.
+        Use ``record._depanssur_writer_env()._("...")`` for chatter notes."""
+        self.ensure_one()
+        if not written_by_system(self.env):
+            return self.env
+        return self.with_context(lang=self._depanssur_lang()).env
+
+    def _depanssur_track_in_client_lang(self, track, fields_iter, initial_values_dict):
+        """Run Odoo's tracking (``track(records, fields_iter, initial_values_dict)``, the
+        model's ``super()._message_track``) in each client's language when the system writes:
+        the tracked values ("Declared → Intervention scheduled") are stored translated."""
+        if not written_by_system(self.env):
+            return track(self, fields_iter, initial_values_dict)
+        data = self.env.cr.precommit.data
+        keys = (f"mail.tracking.message.{self._name}", f"mail.tracking.author.{self._name}")
+        saved = {key: data.get(key) for key in keys}
+        result = {}
+        # records deleted meanwhile are skipped, as Odoo's tracking skips them
+        for lang, records in self.exists().grouped(lambda r: r._depanssur_lang()).items():
+            for key, value in saved.items():  # each call pops them: give each group its own
+                if value is not None:
+                    data[key] = dict(value)
+            result.update(track(records.with_context(lang=lang), fields_iter, initial_values_dict))
+        return result
+
     def _depanssur_notify(self, event, email_template=None, sms_template=None, attachments=None):
         """Send ``event``'s messages; explicit templates override the table (dunning levels).
 
@@ -95,14 +131,15 @@ class DepanssurNotifyMixin(models.AbstractModel):
             if not partner or partner.depanssur_anonymized:
                 continue
             if purpose and not partner._depanssur_marketing_allowed(purpose):
+                writer = record._depanssur_writer_env()
                 if partner[f"consent_{purpose}"] == "outdated":
-                    body = self.env._(
+                    body = writer._(
                         "Not sent (%(event)s): the consent was given on an older wording; "
                         "the client must be asked again.",
                         event=event,
                     )
                 else:
-                    body = self.env._("Not sent (%(event)s): no marketing consent.", event=event)
+                    body = writer._("Not sent (%(event)s): no marketing consent.", event=event)
                 record._message_log(body=body)
                 continue
             marketing = bool(purpose)
@@ -120,10 +157,16 @@ class DepanssurNotifyMixin(models.AbstractModel):
         """Whether ``partner`` may get this record's email; if not, say why on the chatter."""
         self.ensure_one()
         if not partner.email_normalized:
-            self._message_log(body=self.env._("Email not sent: the client has no valid email."))
+            self._message_log(
+                body=self._depanssur_writer_env()._(
+                    "Email not sent: the client has no valid email."
+                )
+            )
             return False
         if marketing and partner.is_blacklisted:
-            self._message_log(body=self.env._("Email not sent: the address is blacklisted."))
+            self._message_log(
+                body=self._depanssur_writer_env()._("Email not sent: the address is blacklisted.")
+            )
             return False
         return True
 
@@ -163,11 +206,15 @@ class DepanssurNotifyMixin(models.AbstractModel):
         number = partner.mobile or partner.phone
         sanitized = number and partner._phone_format(number=number)
         if not sanitized:
-            self._message_log(body=self.env._("SMS not sent: the client has no valid number."))
+            self._message_log(
+                body=self._depanssur_writer_env()._("SMS not sent: the client has no valid number.")
+            )
             return 0
         blacklist = self.env["phone.blacklist"].sudo()
         if marketing and blacklist.search_count([("number", "=", sanitized)]):
-            self._message_log(body=self.env._("SMS not sent: the number is blacklisted."))
+            self._message_log(
+                body=self._depanssur_writer_env()._("SMS not sent: the number is blacklisted.")
+            )
             return 0
         # queued: the SMS queue cron sends it through the configured provider (IAP, Twilio...)
         self.with_context(lang=partner.lang or self.env.lang)._message_sms_with_template(
@@ -201,7 +248,7 @@ class DepanssurNotifyMixin(models.AbstractModel):
                         record._depanssur_notify(event)
                 except Exception as error:
                     record._message_log(
-                        body=self.env._(
+                        body=record._depanssur_writer_env()._(
                             "Notification %(event)s not sent: %(error)s", event=event, error=error
                         )
                     )

@@ -101,13 +101,14 @@ class DepanssurConsent(models.Model):
         consents = super().create(vals_list)
         consents._sync_blacklists()
         for partner, partner_consents in consents.grouped("partner_id").items():
+            env = partner._depanssur_writer_env()
+            purposes = dict(self._fields["purpose"]._description_selection(env))
+            states = dict(self._fields["state"]._description_selection(env))
             partner._message_log(
-                body=self.env._(
+                body=env._(
                     "Consent recorded: %(lines)s",
                     lines=", ".join(
-                        f"{c._fields['purpose'].convert_to_export(c.purpose, c)} "
-                        f"({c._fields['state'].convert_to_export(c.state, c)})"
-                        for c in partner_consents
+                        f"{purposes[c.purpose]} ({states[c.state]})" for c in partner_consents
                     ),
                 )
             )

@@ -74,7 +74,7 @@ class DepanssurCreditNote(models.Model):
             ("to_approve", "To approve"),
             ("approved", "Approved"),
             ("issued", "Issued"),
-            ("refunded", "Refunded"),
+            ("refunded", "Settled"),
             ("cancelled", "Cancelled"),
         ],
         default="draft",
@@ -90,10 +90,41 @@ class DepanssurCreditNote(models.Model):
         "account.move", string="Accounting credit note", readonly=True, copy=False
     )
     pdf_attachment_id = fields.Many2one("ir.attachment", readonly=True, copy=False)
+    settlement = fields.Selection(
+        [
+            ("open", "Not used yet"),
+            ("partial", "Partly used"),
+            ("offset", "Offset against an invoice"),
+            ("refunded", "Refunded to the client"),
+        ],
+        compute="_compute_settlement",
+        help="How the issued credit note was used, from its reconciliation in accounting: "
+        "deducted from an invoice of the client, paid back to the client, or not yet.",
+    )
     is_submit_allowed = fields.Boolean(compute="_compute_allowed_transitions")
     is_approve_allowed = fields.Boolean(compute="_compute_allowed_transitions")
     is_issue_allowed = fields.Boolean(compute="_compute_allowed_transitions")
     is_cancel_allowed = fields.Boolean(compute="_compute_allowed_transitions")
+
+    @api.depends("move_id.payment_state", "move_id.amount_residual")
+    def _compute_settlement(self):
+        for note in self:
+            move = note.move_id.sudo()
+            if not move or move.state != "posted":
+                note.settlement = False
+                continue
+            receivable = move.line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable"
+            )
+            counterparts = receivable.matched_debit_ids.debit_move_id.move_id
+            if not counterparts:
+                note.settlement = "open"
+            elif not move.currency_id.is_zero(move.amount_residual):
+                note.settlement = "partial"
+            elif all(other.move_type == "out_invoice" for other in counterparts):
+                note.settlement = "offset"
+            else:
+                note.settlement = "refunded"
 
     @api.depends("line_ids.price_subtotal", "line_ids.price_tax")
     def _compute_amounts(self):
@@ -128,6 +159,14 @@ class DepanssurCreditNote(models.Model):
         for note in self:
             if note.reason == "other" and not (note.reason_text or "").strip():
                 raise ValidationError(self.env._("Explain the reason of the credit note."))
+
+    def _message_track(self, fields_iter, initial_values_dict):
+        # written by a job or a webhook: the tracked values in the client's language
+        return self._depanssur_track_in_client_lang(
+            lambda records, *args: super(DepanssurCreditNote, records)._message_track(*args),  # noqa: UP008
+            fields_iter,
+            initial_values_dict,
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -433,7 +472,10 @@ class DepanssurCreditNote(models.Model):
                 }
             )
             note._depanssur_write({"pdf_attachment_id": attachment.id})
-            note.message_post(body=self.env._("Credit note issued."), attachment_ids=attachment.ids)
+            note.message_post(
+                body=note._depanssur_writer_env()._("Credit note issued."),
+                attachment_ids=attachment.ids,
+            )
 
     def _send_issued_email(self):
         for note in self:

@@ -72,6 +72,9 @@ class DepanssurDossier(models.Model):
     )
     partner_phone = fields.Char(related="partner_id.phone", string="Phone")
     partner_mobile = fields.Char(related="partner_id.mobile", string="Mobile")
+    partner_mobile_display = fields.Char(
+        related="partner_id.depanssur_mobile_display", string="Client's mobile"
+    )
     category_id = fields.Many2one("depanssur.category", required=True, tracking=True)
     user_id = fields.Many2one(
         "res.users",
@@ -204,6 +207,14 @@ class DepanssurDossier(models.Model):
                     self.env._("The incident cannot happen after its declaration.")
                 )
 
+    def _message_track(self, fields_iter, initial_values_dict):
+        # written by a job or a webhook: the tracked values in the client's language
+        return self._depanssur_track_in_client_lang(
+            lambda records, *args: super(DepanssurDossier, records)._message_track(*args),  # noqa: UP008
+            fields_iter,
+            initial_values_dict,
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -301,7 +312,9 @@ class DepanssurDossier(models.Model):
                     sign=-1,
                 )
                 dossier._depanssur_write({"counters_consumed": False})
-                dossier.message_post(body=self.env._("Coverage counters given back."))
+                dossier.message_post(
+                    body=dossier._depanssur_writer_env()._("Coverage counters given back.")
+                )
         return True
 
     # ------------------------------------------------------------

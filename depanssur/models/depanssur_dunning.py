@@ -133,6 +133,14 @@ class DepanssurDunningCase(models.Model):
         for case in self:
             case.amount_due = case.invoice_id.amount_residual
 
+    def _message_track(self, fields_iter, initial_values_dict):
+        # written by a job or a webhook: the tracked values in the client's language
+        return self._depanssur_track_in_client_lang(
+            lambda records, *args: super(DepanssurDunningCase, records)._message_track(*args),  # noqa: UP008
+            fields_iter,
+            initial_values_dict,
+        )
+
     # ------------------------------------------------------------
     # Opening and closing
     # ------------------------------------------------------------
@@ -158,7 +166,7 @@ class DepanssurDunningCase(models.Model):
                 "source": source,
             }
         )
-        case.message_post(body=self.env._("Dunning case opened."))
+        case.message_post(body=case._depanssur_writer_env()._("Dunning case opened."))
         return case
 
     @api.model
@@ -201,11 +209,13 @@ class DepanssurDunningCase(models.Model):
         open_cases._change_state("closed", close_reason=reason, next_action_date=False)
         for case in open_cases:
             case.message_post(
-                body=self.env._(
+                body=case._depanssur_writer_env()._(
                     "Dunning case closed: %(reason)s.",
-                    reason=dict(self._fields["close_reason"]._description_selection(self.env))[
-                        reason
-                    ],
+                    reason=dict(
+                        self._fields["close_reason"]._description_selection(
+                            case._depanssur_writer_env()
+                        )
+                    )[reason],
                 )
             )
             case._lift_suspension(day)
@@ -297,7 +307,8 @@ class DepanssurDunningCase(models.Model):
         )
         self.level_id = level
         if skipped:
-            actions.result = self.env._("Skipped by hand.")
+            for case, action in zip(self, actions, strict=True):
+                action.result = case._depanssur_writer_env()._("Skipped by hand.")
             return actions
         sms = level.sms_template_id if level.channel in ("sms", "both") else None
         mail = level.mail_template_id if level.channel in ("email", "both") else None
@@ -306,7 +317,7 @@ class DepanssurDunningCase(models.Model):
         )
         for case, action in zip(self, actions, strict=True):
             results = [
-                self.env._(
+                case._depanssur_writer_env()._(
                     "%(email)s email(s), %(sms)s SMS",
                     email=int(case.id in sent["email_ids"]),
                     sms=int(case.id in sent["sms_ids"]),
@@ -319,42 +330,44 @@ class DepanssurDunningCase(models.Model):
     def _level_action(self, level, day):
         """The level's action on this case (retry, suspend, terminate, collection)."""
         self.ensure_one()
+        env = self._depanssur_writer_env()
         if level.action == "retry_payment":
             return [self._retry_payment()]
         if level.action == "suspend":
             subscription = self.subscription_id.sudo()
             if subscription.state in ("carence", "active"):
                 subscription.action_suspend(
-                    reason=self.env._("Unpaid invoice %(name)s", name=self.invoice_id.name or "-"),
+                    reason=env._("Unpaid invoice %(name)s", name=self.invoice_id.name or "-"),
                     day=day,
                 )
                 self.suspended_by_dunning = True
-                return [self.env._("coverage suspended")]
+                return [env._("coverage suspended")]
         elif level.action == "terminate":
             results = []
             subscription = self.subscription_id.sudo()
             if subscription.state in ("carence", "active", "suspended"):
                 subscription._terminate("non_payment", day - timedelta(days=1))
-                results.append(self.env._("subscription terminated for non-payment"))
+                results.append(env._("subscription terminated for non-payment"))
             self._close("terminated", day)
             return results
         elif level.action == "collection":
             self.activity_schedule(
                 "mail.mail_activity_data_todo",
-                summary=self.env._("Hand to collection"),
+                summary=env._("Hand to collection"),
                 user_id=self.env.ref("base.user_admin").id,
             )
-            return [self.env._("handed to collection")]
+            return [env._("handed to collection")]
         return []
 
     def _retry_payment(self):
         """Charge the saved payment method off-session, or send the portal payment link."""
         self.ensure_one()
+        env = self._depanssur_writer_env()
         subscription = self.subscription_id.sudo()
         invoice = self.invoice_id.sudo()
         token = subscription.payment_token_id
         if not invoice or invoice.payment_state not in ("not_paid", "partial"):
-            return self.env._("nothing to charge")
+            return env._("nothing to charge")
         if token:
             tx = (
                 self.env["payment.transaction"]
@@ -379,7 +392,7 @@ class DepanssurDunningCase(models.Model):
             if tx.state == "done":
                 tx._post_process()
             self.message_post(
-                body=self.env._(
+                body=self._depanssur_writer_env()._(
                     "Payment retried with %(token)s: %(state)s.",
                     token=token.display_name,
                     state=tx.state,
@@ -387,8 +400,8 @@ class DepanssurDunningCase(models.Model):
             )
             if invoice.payment_state in ("paid", "in_payment"):
                 self._close("paid")
-            return self.env._("payment retried (%(state)s)", state=tx.state)
-        return self.env._("payment link sent")
+            return env._("payment retried (%(state)s)", state=tx.state)
+        return env._("payment link sent")
 
     def _payment_link(self):
         self.ensure_one()

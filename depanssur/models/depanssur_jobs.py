@@ -4,7 +4,7 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 
-from .batching import BatchedStep, run_in_batches
+from .batching import BatchedStep, company_env, run_in_batches
 from .depanssur_subscription import RUNNING_STATES
 
 _logger = logging.getLogger(__name__)
@@ -47,32 +47,38 @@ class DepanssurJobs(models.AbstractModel):
         jobs = self.with_context(date=fields.Date.to_string(day))
         env = jobs.env
         Subscription = env["depanssur.subscription"]
+        # the traces are the company's records: labelled in its language
+        label_env = company_env(env)
         if job == "daily":
             return [
                 (
                     "terminations",
-                    "Effective terminations",
+                    label_env._("Effective terminations"),
                     lambda: Subscription._cron_apply_terminations(day),
                 ),
                 (
                     "scheduled_changes",
-                    "Scheduled changes",
+                    label_env._("Scheduled changes"),
                     lambda: Subscription._cron_apply_scheduled_changes(day),
                 ),
-                ("carence", "End of waiting periods", lambda: Subscription._cron_end_carence(day)),
+                (
+                    "carence",
+                    label_env._("End of waiting periods"),
+                    lambda: Subscription._cron_end_carence(day),
+                ),
                 (
                     "counters",
-                    "Counters reset at anniversaries",
+                    label_env._("Counters reset at anniversaries"),
                     lambda: Subscription._cron_reset_counters(day),
                 ),
                 (
                     "anniversary",
-                    "Anniversary notices",
+                    label_env._("Anniversary notices"),
                     lambda: jobs._cron_anniversary_notices(day),
                 ),
                 (
                     "invoicing",
-                    "Invoicing",
+                    label_env._("Invoicing"),
                     BatchedStep(
                         lambda: Subscription._cron_invoice_due(day),
                         lambda: Subscription.search(
@@ -82,34 +88,42 @@ class DepanssurJobs(models.AbstractModel):
                         channel="root.depanssur.invoicing",
                     ),
                 ),
-                ("cap_alerts", "Cap alerts", lambda: jobs._cron_cap_alerts(day)),
+                ("cap_alerts", label_env._("Cap alerts"), lambda: jobs._cron_cap_alerts(day)),
                 (
                     "dunning",
-                    "Dunning",
+                    label_env._("Dunning levels applied"),
                     lambda: env["depanssur.dunning.case"]._cron_advance(day),
                 ),
                 # what was paid and what arrived is processed as it stands (no calendar day)
                 (
                     "credit_notes",
-                    "Credit notes refunded",
+                    label_env._("Credit notes refunded"),
                     env["depanssur.credit.note"]._cron_sync_refunded,
                 ),
                 (
                     "webhooks",
-                    "Webhook events retry",
+                    label_env._("Webhook events retry"),
                     env["depanssur.webhook.event"]._cron_process,
                 ),
-                ("rgpd", "RGPD retention", lambda: jobs._cron_rgpd_retention(day)),
+                ("rgpd", label_env._("RGPD retention"), lambda: jobs._cron_rgpd_retention(day)),
             ]
         return [
             (
                 "kpi_snapshot",
-                "KPI snapshot",
+                label_env._("Weekly KPI snapshot"),
                 lambda: env["depanssur.kpi.snapshot"]._cron_snapshot(day),
             ),
-            ("detractors", "Detractor call-backs", lambda: jobs._cron_detractor_activities(day)),
-            ("data_quality", "Data quality report", lambda: jobs._cron_data_quality(day)),
-            ("digest", "Manager digest", lambda: jobs._cron_manager_digest(day)),
+            (
+                "detractors",
+                label_env._("Detractor call-backs"),
+                lambda: jobs._cron_detractor_activities(day),
+            ),
+            (
+                "data_quality",
+                label_env._("Data quality report"),
+                lambda: jobs._cron_data_quality(day),
+            ),
+            ("digest", label_env._("Manager digest"), lambda: jobs._cron_manager_digest(day)),
         ]
 
     @api.model
@@ -329,7 +343,7 @@ class DepanssurJobs(models.AbstractModel):
     @api.model
     def _cron_data_quality(self, day=None):
         issues = self._data_quality_issues()
-        message = self.env._(
+        message = company_env(self.env)._(
             "Invalid phones: %(phones)s (%(phone_names)s)\n"
             "Clients without any consent record: %(consents)s\n"
             "Subscriptions without a complete insured home: %(homes)s (%(home_names)s)",

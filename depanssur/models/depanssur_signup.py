@@ -428,7 +428,7 @@ class DepanssurSignup(models.AbstractModel):
             subscription.id
         )
         subscription._message_log(
-            body=self.env._(
+            body=subscription._depanssur_writer_env()._(
                 "Waiting for the client to confirm the sign-up: link sent to %(email)s.",
                 email=subscription.partner_id.email,
             )
@@ -456,9 +456,15 @@ class DepanssurSignup(models.AbstractModel):
         subscription.action_confirm()
         subscription._invoice_due_periods(today)
         if proof == "email":
-            subscription.message_post(body=self.env._("Sign-up confirmed by the client's email."))
+            subscription.message_post(
+                body=subscription._depanssur_writer_env()._(
+                    "Sign-up confirmed by the client's email."
+                )
+            )
         elif proof == "payment":
-            subscription.message_post(body=self.env._("Sign-up confirmed by a first payment."))
+            subscription.message_post(
+                body=subscription._depanssur_writer_env()._("Sign-up confirmed by a first payment.")
+            )
         return True
 
     @api.model
@@ -493,7 +499,9 @@ class DepanssurSignup(models.AbstractModel):
         for subscription in stale:
             subscription.action_cancel()
             subscription._message_log(
-                body=self.env._("Sign-up never confirmed by the client: cancelled.")
+                body=subscription._depanssur_writer_env()._(
+                    "Sign-up never confirmed by the client: cancelled."
+                )
             )
         if stale:
             _logger.info("depanssur: %s unconfirmed sign-ups cancelled", len(stale))

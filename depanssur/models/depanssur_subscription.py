@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command, Domain
-from odoo.tools import plaintext2html
+from odoo.tools import format_amount, plaintext2html
 
 from ..rules import address as address_rules
 from ..rules import coverage, proration, workflow
@@ -403,6 +403,14 @@ class DepanssurSubscription(models.Model):
     # CRUD
     # ------------------------------------------------------------
 
+    def _message_track(self, fields_iter, initial_values_dict):
+        # written by a job or a webhook: the tracked values in the client's language
+        return self._depanssur_track_in_client_lang(
+            lambda records, *args: super(DepanssurSubscription, records)._message_track(*args),  # noqa: UP008
+            fields_iter,
+            initial_values_dict,
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -508,7 +516,9 @@ class DepanssurSubscription(models.Model):
                 {"subscription_id": subscription.id, "date_from": day, "reason": reason}
             )
             subscription.message_post(
-                body=self.env._("Coverage suspended (%(reason)s).", reason=reason or "-")
+                body=subscription._depanssur_writer_env()._(
+                    "Coverage suspended (%(reason)s).", reason=reason or "-"
+                )
             )
         self._notify_event("suspended")
         return True
@@ -523,7 +533,9 @@ class DepanssurSubscription(models.Model):
             for period in subscription.suspension_ids.filtered(lambda s: not s.date_to):
                 # the last suspended day, never before the first one (an empty period at worst)
                 period.date_to = max(day, period.date_from) - timedelta(days=1)
-            subscription.message_post(body=self.env._("Coverage reactivated."))
+            subscription.message_post(
+                body=subscription._depanssur_writer_env()._("Coverage reactivated.")
+            )
         self._notify_event("reactivated")
         return True
 
@@ -546,7 +558,7 @@ class DepanssurSubscription(models.Model):
                 }
             )
             subscription.message_post(
-                body=self.env._(
+                body=subscription._depanssur_writer_env()._(
                     "Termination recorded: %(reason)s, last covered day %(date)s.",
                     reason=dict(TERMINATION_REASONS)[reason],
                     date=fields.Date.to_string(termination_date),
@@ -612,7 +624,7 @@ class DepanssurSubscription(models.Model):
                 )
         if notes:
             self.message_post(
-                body=self.env._(
+                body=self._depanssur_writer_env()._(
                     "Credit notes proposed for the unused period: %(names)s",
                     names=", ".join(notes.mapped("display_name")),
                 )
@@ -803,7 +815,10 @@ class DepanssurSubscription(models.Model):
                 start, end = subscription._period_bounds(next_date)
                 subscription._apply_scheduled_changes(start)
                 if (subscription.id, start) not in existing:
-                    vals_by_company.setdefault(subscription.company_id, []).append(
+                    # created in the client's language: the stored client name on the
+                    # invoice ("Mme Claire Martin") is in it, whoever runs the invoicing
+                    key = (subscription.company_id, subscription._client_env().lang)
+                    vals_by_company.setdefault(key, []).append(
                         subscription._prepare_invoice_vals(start, end)
                     )
                 next_date = end + timedelta(days=1)
@@ -811,9 +826,9 @@ class DepanssurSubscription(models.Model):
                 next_dates[subscription] = next_date
         moves = Move
         quiet = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
-        for company, vals_list in vals_by_company.items():
+        for (company, lang), vals_list in vals_by_company.items():
             # invoicing is the subscription's own doing, whoever triggers it (agent, cron)
-            created = Move.with_company(company).with_context(**quiet).create(vals_list)
+            created = Move.with_company(company).with_context(lang=lang, **quiet).create(vals_list)
             created.action_post()
             moves |= created
         for subscription, next_date in next_dates.items():
@@ -958,7 +973,7 @@ class DepanssurSubscription(models.Model):
             if prorata_diff := new_plan.monthly_price - old_plan.monthly_price:
                 prorata_lines.append((new_plan, prorata_diff))
             self.message_post(
-                body=self.env._(
+                body=self._depanssur_writer_env()._(
                     "Plan upgraded from %(old)s to %(new)s on %(date)s.",
                     old=old_plan.name,
                     new=new_plan.name,
@@ -1030,6 +1045,7 @@ class DepanssurSubscription(models.Model):
             self.env["account.move"]
             .sudo()
             .with_company(self.company_id)
+            .with_context(lang=self._client_env().lang)
             .create(self._prepare_invoice_vals(day, end, kind="prorata", line_vals=line_vals))
         )
         move.action_post()
@@ -1044,7 +1060,9 @@ class DepanssurSubscription(models.Model):
                 {"date_end": False}
             )
             subscription.write({"pending_plan_id": False, "pending_change_date": False})
-            subscription.message_post(body=self.env._("Scheduled change cancelled."))
+            subscription.message_post(
+                body=subscription._depanssur_writer_env()._("Scheduled change cancelled.")
+            )
         return True
 
     def _apply_scheduled_changes(self, day):
@@ -1057,7 +1075,7 @@ class DepanssurSubscription(models.Model):
                         subscription.pending_plan_id, subscription.pending_change_date
                     )
                     subscription.message_post(
-                        body=self.env._(
+                        body=subscription._depanssur_writer_env()._(
                             "Plan changed from %(old)s to %(new)s.",
                             old=old.name,
                             new=subscription.plan_id.name,
@@ -1068,7 +1086,7 @@ class DepanssurSubscription(models.Model):
             if current and current != subscription.risk_address_id:
                 subscription._depanssur_write({"risk_address_id": current.id})
                 subscription.message_post(
-                    body=self.env._(
+                    body=subscription._depanssur_writer_env()._(
                         "The insured home is now %(address)s.", address=current.display_name
                     )
                 )
@@ -1115,7 +1133,7 @@ class DepanssurSubscription(models.Model):
         )
         self._check_risk_address_value(new_address)
         self.message_post(
-            body=self.env._(
+            body=self._depanssur_writer_env()._(
                 "Insured home change requested on %(request)s: %(address)s covered from %(date)s.",
                 request=request_date.strftime("%d/%m/%Y"),
                 address=new_address.display_name,
@@ -1223,7 +1241,7 @@ class DepanssurSubscription(models.Model):
             self.env._("Termination requested by the client"), reason
         )
         self.message_post(
-            body=self.env._(
+            body=self._depanssur_writer_env()._(
                 "Termination requested from the customer portal: %(reason)s",
                 reason=reason or "-",
             ),
@@ -1436,6 +1454,21 @@ class DepanssurSubscription(models.Model):
         self.invalidate_recordset()
         return usage
 
+    @api.model
+    def _payment_failure_labels(self, env):
+        """The failure reasons of the payment webhooks worded for people, in ``env``'s language
+        (an unknown reason is shown as sent)."""
+        return {
+            "insufficient_funds": env._("insufficient funds"),
+            "card_expired": env._("card expired"),
+            "expired_card": env._("card expired"),
+            "card_declined": env._("card declined"),
+            "do_not_honor": env._("refused by the bank"),
+            "authentication_required": env._("authentication required"),
+            "mandate_revoked": env._("direct debit mandate revoked"),
+            "account_closed": env._("bank account closed"),
+        }
+
     def _depanssur_payment_event(self, kind, data, event):
         """A payment.failed / payment.succeeded webhook: opens or closes the dunning case."""
         self.ensure_one()
@@ -1459,18 +1492,25 @@ class DepanssurSubscription(models.Model):
             if invoice:
                 domain.append(("invoice_id", "=", invoice.id))
             Case.search(domain)._close("paid")
+        env = self._depanssur_writer_env()
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", data["currency"])], limit=1)
+        )
+        amount = (
+            format_amount(env, float(data["amount"]), currency)
+            if currency
+            else f"{data['amount']} {data['currency']}"
+        )
         if kind == "failed":
-            body = self.env._(
-                "Payment failed (%(amount)s %(currency)s): %(reason)s",
-                amount=data["amount"],
-                currency=data["currency"],
-                reason=data.get("reason") or "-",
+            reason = data.get("reason") or "-"
+            body = env._(
+                "Payment failed (%(amount)s): %(reason)s",
+                amount=amount,
+                reason=self._payment_failure_labels(env).get(reason, reason),
             )
         else:
-            body = self.env._(
-                "Payment received (%(amount)s %(currency)s).",
-                amount=data["amount"],
-                currency=data["currency"],
-            )
+            body = env._("Payment received (%(amount)s).", amount=amount)
         self.message_post(body=body)
         return "processed"

@@ -18,6 +18,7 @@ class DepanssurSubscriptionOption(models.Model):
         string="End", help="Last covered day; set when the option is removed (at a period end)."
     )
     monthly_price = fields.Float(related="option_id.monthly_price")
+    currency_id = fields.Many2one(related="subscription_id.currency_id")
     carence_end_date = fields.Date(compute="_compute_carence_end_date")
 
     @api.depends("date_start", "option_id.carence_days")

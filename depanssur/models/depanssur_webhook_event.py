@@ -7,7 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from psycopg2.extras import Json
 
-from .batching import commit_progress
+from .batching import commit_progress, company_env
 from .depanssur_abstract_notify import notifications, notify_sink
 
 _logger = logging.getLogger(__name__)
@@ -246,7 +246,9 @@ class DepanssurWebhookEvent(models.Model):
         queued = len(queue) if queue is not None else 0
         try:
             with self.env.cr.savepoint():
-                result = self._dispatch()
+                # the event's error or note is the company's text: in its language; what the
+                # handlers write on the records of a client is in theirs (_depanssur_writer_env)
+                result = self.with_env(company_env(self.env, self.company_id))._dispatch()
         except Exception as error:
             if queue is not None:
                 del queue[queued:]  # what the failed event queued did not happen

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
 from ..rules.person_name import join_name, split_name
+from .batching import written_by_system
 from .depanssur_consent import CONSENT_PURPOSES
 
 _logger = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ class ResPartner(models.Model):
         tracking=True,
         index="btree_not_null",
         help="Mobile number, in E.164 (+33...) when valid; a client's must be valid.",
+    )
+    depanssur_phone_display = fields.Char(
+        string="Phone (formatted)", compute="_compute_depanssur_phone_display"
+    )
+    depanssur_mobile_display = fields.Char(
+        string="Mobile (formatted)", compute="_compute_depanssur_phone_display"
     )
     # Indexed: clients are found by email or phone (sign-up, webhooks, agents), and Odoo's mail
     # composer looks the author up by email for every message; at 100k clients a scan costs ~35 ms
@@ -95,6 +102,18 @@ class ResPartner(models.Model):
                 first, last = split_name(partner.name, (partner.first_name, partner.last_name))
             partner.first_name = first or False
             partner.last_name = last or False
+
+    @api.depends("phone", "mobile", "country_id")
+    def _compute_depanssur_phone_display(self):
+        """The numbers as people read them ("+33 6 12 34 56 78"); stored in E.164, which is for
+        machines (SMS, look-ups). A number that does not parse is shown as typed."""
+        for partner in self:
+            for fname in PHONE_FIELDS:
+                number = partner[fname]
+                formatted = number and partner._phone_format(
+                    number=number, country=partner.country_id, force_format="INTERNATIONAL"
+                )
+                partner[f"depanssur_{fname}_display"] = formatted or number or False
 
     @api.depends(
         "depanssur_consent_ids.state",
@@ -154,7 +173,22 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.id)]
         return action
 
+    def _depanssur_lang(self):
+        """The language of this client: theirs, else their company's."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        return self.lang or company.partner_id.lang or self.env.lang
+
+    def _depanssur_writer_env(self):
+        """The environment of the notes the system (a job, a webhook) writes on this contact:
+        in the contact's language; a person acting writes in their own."""
+        self.ensure_one()
+        if not written_by_system(self.env):
+            return self.env
+        return self.with_context(lang=self._depanssur_lang()).env
+
     @api.depends("civility", "is_company", "depanssur_client")
+    @api.depends_context("lang")
     def _compute_display_name(self):
         res = super()._compute_display_name()
         labels = dict(self._fields["civility"]._description_selection(self.env))
@@ -393,6 +427,8 @@ class ResPartner(models.Model):
             child._depanssur_anonymize()
         scrubbed.write(self._depanssur_anonymize_values())
         self._message_log(
-            body=self.env._("Client anonymised (right to erasure) by %(user)s.", user=user.name)
+            body=self._depanssur_writer_env()._(
+                "Client anonymised (right to erasure) by %(user)s.", user=user.name
+            )
         )
         _logger.info("depanssur: partner %s anonymised by user %s", self.id, user.id)

@@ -1,4 +1,5 @@
 from . import (
+    test_backoffice,
     test_concurrency,
     test_consent_wording,
     test_credit_note,
@@ -17,6 +18,7 @@ from . import (
     test_security,
     test_signup,
     test_subscription,
+    test_system_language,
     test_ui,
     test_ui_menus,
     test_webhook,

@@ -162,8 +162,9 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
         self.client.invalidate_recordset()
         before = len(subscription.message_ids)
         subscription._depanssur_notify("subscription.offer")
+        # written by the system (no person acting): in the client's language
         self.assertTrue(
-            subscription.message_ids.filtered(lambda m: "blacklisted" in (m.body or ""))
+            subscription.message_ids.filtered(lambda m: "liste noire" in (m.body or ""))
         )
         self.env["phone.blacklist"].sudo()._add(["+33611223344"])
         with self.mockSMSGateway():
