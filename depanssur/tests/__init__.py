@@ -12,6 +12,7 @@ from . import (
     test_portal,
     test_privacy,
     test_security,
+    test_sepa,
     test_signup,
     test_subscription,
     test_ui,

@@ -38,6 +38,7 @@ DAILY_STEPS = [
     "invoicing",
     "cap_alerts",
     "dunning",
+    "sepa_collection",
     "credit_notes",
     "webhooks",
     "rgpd",
