@@ -1,1 +1,1 @@
-from . import credit_note, mandate, nps, portal, privacy, signup, webhook
+from . import credit_note, mandate, nps, portal, privacy, signup, signup_sepa, webhook

@@ -19,6 +19,7 @@ from . import (
     depanssur_sepa_return,
     depanssur_signup,
     depanssur_signup_attempt,
+    depanssur_signup_sepa,
     depanssur_subscription,
     depanssur_subscription_line,
     depanssur_subscription_payment,
