@@ -32,8 +32,10 @@ class DepanssurSignup(models.AbstractModel):
             iban = signup_rules.clean_text(values.get("iban"))
             holder = signup_rules.clean_text(values.get("iban_holder"))
             if not holder and channel == "phone":  # the agent leaves it empty: the client's name
-                holder = partner.name if partner else " ".join(
-                    filter(None, (clean.get("first_name"), clean.get("last_name")))
+                holder = (
+                    partner.name
+                    if partner
+                    else " ".join(filter(None, (clean.get("first_name"), clean.get("last_name"))))
                 )
             try:
                 clean["iban"] = self.env["account.banking.mandate"]._depanssur_check_iban(iban)

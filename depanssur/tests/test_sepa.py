@@ -1,4 +1,5 @@
 import base64
+import re
 from datetime import date
 
 from freezegun import freeze_time
@@ -17,6 +18,53 @@ OTHER_IBAN = "DE89 3704 0044 0532 0130 00"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 
 
+def setup_sepa(env):
+    """A company able to collect by direct debit: a bank journal on the creditor's IBAN, the
+    SEPA direct debit mode of the OCA module, a creditor identifier."""
+    company = env.company
+    company.sepa_creditor_identifier = "FR78ZZZ424242"
+    bank = env["res.bank"].create({"name": "Banque Test", "bic": "BNPAFRPPXXX"})
+    company_account = env["res.partner.bank"].create(
+        {
+            "acc_number": "FR14 2004 1010 0505 0001 3M02 606",
+            "bank_id": bank.id,
+            "partner_id": company.partner_id.id,
+            "company_id": company.id,
+        }
+    )
+    outstanding = env["account.account"].create(
+        {
+            "code": "511900",
+            "name": "SEPA debits to collect",
+            "account_type": "asset_current",
+            "reconcile": True,
+        }
+    )
+    sdd = env.ref("account_banking_sepa_direct_debit.sepa_direct_debit")
+    journal = env["account.journal"].create(
+        {
+            "name": "SEPA bank",
+            "type": "bank",
+            "code": "SDDB",
+            "bank_account_id": company_account.id,
+            "inbound_payment_method_line_ids": [
+                Command.create({"payment_method_id": sdd.id, "payment_account_id": outstanding.id})
+            ],
+        }
+    )
+    mode = env["account.payment.mode"].create(
+        {
+            "name": "Prélèvement SEPA",
+            "company_id": company.id,
+            "payment_method_id": sdd.id,
+            "bank_account_link": "fixed",
+            "fixed_journal_id": journal.id,
+        }
+    )
+    company.depanssur_sepa_payment_mode_id = mode
+    return mode
+
+
 class SepaCommon(DepanssurSubscriptionCase):
     """A company able to collect by direct debit: a bank journal on the creditor's IBAN, the
     SEPA direct debit mode of the OCA module, a creditor identifier."""
@@ -24,49 +72,8 @@ class SepaCommon(DepanssurSubscriptionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        company.sepa_creditor_identifier = "FR78ZZZ424242"
-        bank = cls.env["res.bank"].create({"name": "Banque Test", "bic": "BNPAFRPPXXX"})
-        company_account = cls.env["res.partner.bank"].create(
-            {
-                "acc_number": "FR14 2004 1010 0505 0001 3M02 606",
-                "bank_id": bank.id,
-                "partner_id": company.partner_id.id,
-                "company_id": company.id,
-            }
-        )
-        outstanding = cls.env["account.account"].create(
-            {
-                "code": "511900",
-                "name": "SEPA debits to collect",
-                "account_type": "asset_current",
-                "reconcile": True,
-            }
-        )
-        sdd = cls.env.ref("account_banking_sepa_direct_debit.sepa_direct_debit")
-        cls.journal = cls.env["account.journal"].create(
-            {
-                "name": "SEPA bank",
-                "type": "bank",
-                "code": "SDDB",
-                "bank_account_id": company_account.id,
-                "inbound_payment_method_line_ids": [
-                    Command.create(
-                        {"payment_method_id": sdd.id, "payment_account_id": outstanding.id}
-                    )
-                ],
-            }
-        )
-        cls.mode = cls.env["account.payment.mode"].create(
-            {
-                "name": "Prélèvement SEPA",
-                "company_id": company.id,
-                "payment_method_id": sdd.id,
-                "bank_account_link": "fixed",
-                "fixed_journal_id": cls.journal.id,
-            }
-        )
-        company.depanssur_sepa_payment_mode_id = cls.mode
+        cls.mode = setup_sepa(cls.env)
+        cls.journal = cls.mode.fixed_journal_id
         cls.xsd = etree.XMLSchema(
             etree.parse(file_path("account_banking_sepa_direct_debit/data/pain.008.001.02.xsd"))
         )
@@ -490,3 +497,118 @@ class TestSepaSignPage(HttpCase, SepaCommon):
         # twice: a conflict, no 500
         response = self.url_open(action, data={"csrf_token": csrf, "token": token, "accept": "1"})
         self.assertEqual(response.status_code, 409)
+
+
+@tagged("post_install", "-at_install")
+class TestSepaSignup(HttpCase, SepaCommon):
+    def _form(self):
+        html = self.url_open("/abonnement").text
+        self.assertIn('name="iban"', html)
+        self.assertIn("Mandat de prélèvement SEPA", html)
+        csrf = _csrf(html)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+        return csrf, key
+
+    def _data(self, csrf, key, **overrides):
+        data = {
+            "csrf_token": csrf,
+            "idempotency_key": key,
+            "plan_id": str(self.plan_essentiel.id),
+            "civility": "mrs",
+            "first_name": "Élodie",
+            "last_name": "Garnier",
+            "email": "elodie.garnier@example.fr",
+            "mobile": "07 81 34 56 78",
+            "street": "14 rue Garibaldi",
+            "zip": "69006",
+            "city": "Lyon",
+            "terms": "on",
+            "payment_method": "sepa",
+            "iban": IBAN,
+            "iban_holder": "Élodie Garnier",
+            "sepa_accepted": "1",
+        }
+        data.update(overrides)
+        return {name: value for name, value in data.items() if value is not None}
+
+    def test_web_signup_with_iban(self):
+        csrf, key = self._form()
+        # an invalid IBAN, an unaccepted mandate: the form again with the field's error
+        bad = self.url_open(
+            "/abonnement/recapitulatif",
+            data=self._data(csrf, key, iban="FR76 3000 6000 0112 3456 7890 180"),
+        )
+        self.assertEqual(bad.status_code, 400)
+        self.assertIn("validation check", bad.text)
+        bad = self.url_open(
+            "/abonnement/recapitulatif", data=self._data(csrf, key, sepa_accepted=None)
+        )
+        self.assertEqual(bad.status_code, 400)
+        self.assertIn("SEPA direct debit mandate", bad.text)
+        response = self.url_open("/abonnement/recapitulatif", data=self._data(csrf, key))
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_depanssur_signup_summary_payment", response.text)
+        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+        confirm = {"csrf_token": _csrf(response.text), "token": token}
+        response = self.url_open("/abonnement/confirmer", data=confirm)
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        partner = self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
+        subscription = self.env["depanssur.subscription"].search([("partner_id", "=", partner.id)])
+        self.assertEqual(subscription.payment_method, "sepa")
+        mandate = subscription.mandate_id
+        self.assertEqual(mandate.state, "valid")
+        self.assertEqual(mandate.depanssur_channel, "web")
+        self.assertTrue(mandate.depanssur_signed_ip and mandate.depanssur_signed_at)
+        self.assertEqual(mandate.partner_bank_id.acc_holder_name, "Élodie Garnier")
+        self.assertTrue(
+            subscription.message_ids.filtered(
+                lambda m: "accepted on the website" in (m.body or "") and "8 weeks" in m.body
+            )
+        )
+        sent = self.env["mail.mail"].search(
+            [("model", "=", mandate._name), ("res_id", "=", mandate.id)]
+        )
+        self.assertEqual(len(sent), 1)
+        self.assertTrue(sent.attachment_ids, "the mandate PDF is attached")
+        # a double submit: the same subscription, no second mandate
+        self.url_open("/abonnement/confirmer", data=confirm)
+        self.assertEqual(self.Mandate.search_count([("partner_id", "=", partner.id)]), 1)
+
+    def test_phone_sale_sends_the_mandate_for_signature(self):
+        wizard = (
+            self.env["depanssur.sale.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "plan_id": self.plan_confort.id,
+                    "civility": "mr",
+                    "first_name": "Karim",
+                    "last_name": "Haddad",
+                    "email": "karim.haddad@example.fr",
+                    "mobile": "06 55 44 33 22",
+                    "street": "3 rue Paul Bert",
+                    "zip": "69003",
+                    "city": "Lyon",
+                    "terms_accepted": True,
+                    "payment_method": "sepa",
+                    "iban": OTHER_IBAN,
+                }
+            )
+        )
+        action = wizard.action_confirm()
+        subscription = self.env["depanssur.subscription"].browse(action["res_id"])
+        mandate = subscription.mandate_id
+        self.assertEqual(mandate.state, "draft")
+        self.assertEqual(mandate.depanssur_channel, "esign")
+        self.assertEqual(mandate.depanssur_holder, "Karim Haddad")
+        self.assertFalse(subscription._depanssur_collect_by_debit())
+        sent = self.env["mail.mail"].search(
+            [("model", "=", subscription._name), ("res_id", "=", subscription.id)]
+        )
+        self.assertTrue(
+            sent.filtered(lambda m: f"/mandat/signer/{mandate.id}?token=" in m.body_html)
+        )
+        # an invalid IBAN on the phone: refused, nothing created
+        wizard = wizard.copy({"iban": "FR00 1234", "email": "k2@example.fr"})
+        with self.assertRaisesRegex(ValidationError, "IBAN"):
+            wizard.action_confirm()
