@@ -102,25 +102,38 @@ def main():
         if args.debits:
             rows = rows[: args.debits]
         with Timer() as setup:
-            banks = env["res.partner.bank"].create(
-                [
-                    {"partner_id": partner, "acc_number": iban_fr(i), "company_id": env.company.id}
-                    for i, (_sub, partner, _move) in enumerate(rows, start=1)
-                ]
+            quiet = {"mail_create_nolog": True}
+            banks = (
+                env["res.partner.bank"]
+                .with_context(**quiet)
+                .create(
+                    [
+                        {
+                            "partner_id": partner,
+                            "acc_number": iban_fr(i),
+                            "company_id": env.company.id,
+                        }
+                        for i, (_sub, partner, _move) in enumerate(rows, start=1)
+                    ]
+                )
             )
-            mandates = env["account.banking.mandate"].create(
-                [
-                    {
-                        "format": "sepa",
-                        "type": "recurrent",
-                        "recurrent_sequence_type": "first",
-                        "partner_bank_id": bank.id,
-                        "signature_date": today - timedelta(days=40),
-                        "state": "valid",
-                        "depanssur_channel": "web",
-                    }
-                    for bank in banks
-                ]
+            mandates = (
+                env["account.banking.mandate"]
+                .with_context(**quiet)
+                .create(
+                    [
+                        {
+                            "format": "sepa",
+                            "type": "recurrent",
+                            "recurrent_sequence_type": "first",
+                            "partner_bank_id": bank.id,
+                            "signature_date": today - timedelta(days=40),
+                            "state": "valid",
+                            "depanssur_channel": "web",
+                        }
+                        for bank in banks
+                    ]
+                )
             )
             env.flush_all()
             values = [
