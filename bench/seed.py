@@ -46,14 +46,15 @@ SELECT row_number() OVER (ORDER BY id) AS i, id AS partner_id
 
 INSERT INTO depanssur_subscription (name, company_id, partner_id, partner_invoice_id,
         risk_address_id, plan_id, state, date_start, carence_end_date, anniversary_date,
-        billing_period, next_billing_date, create_date, write_date, create_uid, write_uid)
+        billing_period, next_billing_date, payment_method,
+        create_date, write_date, create_uid, write_uid)
 SELECT 'BEN/' || lpad(c.i::text, 7, '0'), %(company)s, c.partner_id, c.partner_id,
        c.partner_id, p.plan_id,
        CASE WHEN d.start + p.carence >= %(today)s THEN 'carence' ELSE 'active' END,
        d.start, d.start + p.carence, d.start, 'monthly',
        CASE WHEN pg_temp.rnd(c.i, 'due') < 0.03 THEN %(today)s::date
             ELSE %(today)s::date + 1 + (pg_temp.rnd(c.i, 'nb') * 27)::int END,
-       now(), now(), 1, 1
+       'card', now(), now(), 1, 1
   FROM bench_client c
   CROSS JOIN LATERAL (
       SELECT CASE WHEN pg_temp.rnd(c.i, 'carence') < 0.01

@@ -18,6 +18,7 @@
         "portal",
         "payment",
         "queue_job",
+        "account_banking_sepa_direct_debit",
     ],
     "external_dependencies": {
         "python": ["phonenumbers", "reportlab", "requests", "jsonschema"],
@@ -25,6 +26,7 @@
     "data": [
         "security/depanssur_security.xml",
         "security/ir.model.access.csv",
+        "security/depanssur_sepa_security.xml",
         "data/depanssur_data.xml",
         "data/ir_cron_data.xml",
         "data/queue_job_data.xml",
@@ -33,6 +35,7 @@
         "data/depanssur_dunning_data.xml",
         "data/depanssur_signup_data.xml",
         "data/depanssur_consent_data.xml",
+        "data/depanssur_sepa_data.xml",
         "views/depanssur_consent_views.xml",
         "views/depanssur_plan_views.xml",
         "wizards/depanssur_subscription_wizard_views.xml",
@@ -48,8 +51,11 @@
         "views/res_partner_privacy_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "wizards/depanssur_sepa_wizards_views.xml",
+        "views/depanssur_sepa_views.xml",
         "views/signup_templates.xml",
         "views/portal_templates.xml",
+        "views/depanssur_sepa_templates.xml",
     ],
     "demo": [
         "demo/res_partner_demo.xml",

@@ -1,1 +1,1 @@
-from . import consent, credit_note, nps, portal, privacy, signup, webhook
+from . import consent, credit_note, mandate, nps, portal, privacy, signup, signup_sepa, webhook

@@ -19,6 +19,16 @@ class AccountMove(models.Model):
     depanssur_credit_note_id = fields.Many2one(
         "depanssur.credit.note", string="Depanssur credit note", copy=False, index="btree_not_null"
     )
+    depanssur_debit_date = fields.Date(
+        string="To debit on",
+        copy=False,
+        index="btree_not_null",
+        help="Collection date pre-notified to the client; emptied once the invoice is in a "
+        "debit order, set again when a returned debit is re-presented.",
+    )
+    depanssur_sepa_return_ids = fields.One2many(
+        "depanssur.sepa.return", "invoice_id", string="Bank returns"
+    )
 
     _depanssur_period_unique = models.UniqueIndex(
         "(depanssur_subscription_id, depanssur_period_start) "
@@ -65,3 +75,44 @@ class AccountMove(models.Model):
             # the accountant recording the payment need not have any Depanssur right
             self.env["depanssur.dunning.case"].sudo()._close_paid_invoices(invoices)
         return result
+
+    # ------------------------------------------------------------
+    # SEPA direct debit: when the debit is due, what the bank returned
+    # ------------------------------------------------------------
+
+    def _depanssur_send_prenotification(self):
+        """The invoice email of a SEPA subscriber: amount and debit date, at least the agreed
+        number of days before the debit (one batch composer for all the invoices)."""
+        invoices = self.filtered(
+            lambda move: move.partner_id.email_normalized and move.depanssur_debit_date
+        )
+        if not invoices:
+            return 0
+        template = self.env.ref("depanssur.mail_template_sepa_prenotification")
+        composer = (
+            self.env["mail.compose.message"]
+            .sudo()
+            .with_context(
+                default_composition_mode="comment",
+                default_model="account.move",
+                default_res_ids=invoices.ids,
+                default_template_id=template.id,
+                mail_notify_force_send=False,
+            )
+            .create(
+                {
+                    "message_type": "notification",
+                    "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
+                }
+            )
+        )
+        composer._action_send_mail()
+        return len(invoices)
+
+    def _depanssur_in_debit(self):
+        """The invoices of ``self`` waiting in a debit order not sent to the bank yet."""
+        return self.filtered(
+            lambda move: move.line_ids.payment_line_ids.filtered(
+                lambda line: line.order_id.state in ("draft", "open", "generated")
+            )
+        )

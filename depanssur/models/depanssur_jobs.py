@@ -94,6 +94,12 @@ class DepanssurJobs(models.AbstractModel):
                     label_env._("Dunning levels applied"),
                     lambda: env["depanssur.dunning.case"]._cron_advance(day),
                 ),
+                # after the dunning: the debits it re-presents go in today's order
+                (
+                    "sepa_collection",
+                    "Direct debit orders",
+                    lambda: env["account.payment.order"]._cron_depanssur_collect(day),
+                ),
                 # what was paid and what arrived is processed as it stands (no calendar day)
                 (
                     "credit_notes",

@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..rules import kpi as kpi_rules
+from ..rules import sepa as sepa_rules
 
 _logger = logging.getLogger(__name__)
 
@@ -556,6 +557,50 @@ EMPTY_AS_NULL = ("logo_churn", "revenue_churn", "loss_ratio", "nps", "dso")
 def _json_number(value):
     """Decimals as floats for the browser; None (an empty ratio) stays None."""
     return float(value) if isinstance(value, Decimal) else value
+
+    @api.model
+    def _sepa_reject_rates(self, start, end, company=None):
+        """Direct debits presented (orders sent to the bank) and returned, per collection month
+        and per return reason: ``{"2026-03": {"presented", "rejected", "rate", "reasons"}}``."""
+        company = company or self.env.company
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            """
+            SELECT to_char(o.date_scheduled, 'YYYY-MM'), COUNT(p.id),
+                   COUNT(DISTINCT r.payment_id)
+              FROM account_payment p
+              JOIN account_payment_order o ON o.id = p.payment_order_id
+              LEFT JOIN depanssur_sepa_return r ON r.payment_id = p.id
+             WHERE o.depanssur_collection AND o.state = 'uploaded' AND o.company_id = %(company)s
+               AND o.date_scheduled BETWEEN %(start)s AND %(end)s
+             GROUP BY 1
+            """,
+            {"company": company.id, "start": start, "end": end},
+        )
+        months = {
+            month: {
+                "presented": presented,
+                "rejected": rejected,
+                "rate": sepa_rules.reject_rate(rejected, presented),
+                "reasons": {},
+            }
+            for month, presented, rejected in cr.fetchall()
+        }
+        cr.execute(
+            """
+            SELECT to_char(o.date_scheduled, 'YYYY-MM'), r.reason, COUNT(DISTINCT r.payment_id)
+              FROM depanssur_sepa_return r
+              JOIN account_payment_order o ON o.id = r.order_id
+             WHERE o.company_id = %(company)s AND o.date_scheduled BETWEEN %(start)s AND %(end)s
+             GROUP BY 1, 2
+            """,
+            {"company": company.id, "start": start, "end": end},
+        )
+        for month, reason, count in cr.fetchall():
+            if month in months:
+                months[month]["reasons"][reason] = count
+        return months
 
 
 class DepanssurKpiSnapshot(models.Model):

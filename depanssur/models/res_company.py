@@ -38,3 +38,28 @@ class ResCompany(models.Model):
             "%s has no active Depanssur manager: portal requests go to the administrator", self.name
         )
         return self.env.ref("base.user_admin").sudo()
+
+    depanssur_sepa_payment_mode_id = fields.Many2one(
+        "account.payment.mode",
+        string="SEPA direct debit mode",
+        domain="[('payment_method_id.code', '=', 'sepa_direct_debit'), ('company_id', '=', id)]",
+        help="Payment mode of the monthly debit orders (its bank journal holds the creditor's "
+        "account). Empty: the company's first SEPA direct debit mode.",
+    )
+
+    def _depanssur_sepa_payment_mode(self):
+        self.ensure_one()
+        mode = self.sudo().depanssur_sepa_payment_mode_id
+        if mode:
+            return mode
+        return (
+            self.env["account.payment.mode"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", self.id),
+                    ("payment_method_id.code", "=", "sepa_direct_debit"),
+                ],
+                limit=1,
+            )
+        )

@@ -16,6 +16,7 @@ from . import (
     test_portal,
     test_privacy,
     test_security,
+    test_sepa,
     test_signup,
     test_subscription,
     test_system_language,

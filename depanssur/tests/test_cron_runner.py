@@ -26,6 +26,8 @@ from odoo.tests import tagged
 
 from .common import DepanssurSubscriptionCase
 from .queue_common import run_queued_jobs
+from .test_sepa import IBAN as SEPA_IBAN
+from .test_sepa import setup_sepa
 
 DAY = date(2026, 2, 1)
 NEXT_DAY = date(2026, 2, 2)
@@ -40,6 +42,7 @@ DAILY_STEPS = [
     "invoicing",
     "cap_alerts",
     "dunning",
+    "sepa_collection",
     "credit_notes",
     "webhooks",
     "rgpd",
@@ -172,6 +175,18 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         with freeze_time("2026-01-25"):
             data["unpaid"]._invoice_due_periods(date(2026, 1, 25))
         self.assertEqual(len(data["unpaid"].invoice_ids), 1)
+        # a SEPA subscriber invoiced on 27 January: debited on 1 February, in DAY's debit order
+        setup_sepa(self.env)
+        with freeze_time("2026-01-20"):
+            partner = self._partner("Gaspard Prélevé")
+            mandate = self.env["account.banking.mandate"]._depanssur_create_for(
+                partner, SEPA_IBAN, partner.name, "web", signed=True
+            )
+            data["sepa"] = self._subscribe(partner=partner, date_start="2026-01-27")
+            data["sepa"]._depanssur_set_payment_method("sepa", mandate)
+        with freeze_time("2026-01-27"):
+            data["sepa"]._invoice_due_periods(date(2026, 1, 27))
+        self.assertEqual(data["sepa"].invoice_ids.depanssur_debit_date, DAY)
         # an issued credit note whose refund was paid: "refunded" at the next run
         with freeze_time("2026-01-20"):
             note = self.env["depanssur.credit.note"].create(
@@ -235,6 +250,15 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self.assertEqual(data["note"].state, "refunded")
         self.assertEqual(data["event"].state, "processed")
         self.assertTrue(data["former"].with_context(active_test=False).depanssur_anonymized)
+        order = self.env["account.payment.order"].search([("depanssur_collection", "=", True)])
+        self.assertEqual(order.state, "generated")
+        self.assertEqual(order.payment_line_ids.move_line_id.move_id, data["sepa"].invoice_ids)
+        self.assertTrue(
+            self.env["ir.attachment"].search_count(
+                [("res_model", "=", order._name), ("res_id", "=", order.id)]
+            ),
+            "the pain.008 file is attached",
+        )
 
     # ------------------------------------------------------------
     # Daily run

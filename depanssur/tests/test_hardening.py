@@ -47,6 +47,7 @@ ACCESS = {
     "depanssur.webhook.secret": {"read": set(), "write": set(), "create": set(), "unlink": set()},
     "depanssur.kpi.snapshot": {"read": {M}, "write": {M}, "create": {M}, "unlink": set()},
     "depanssur.job.run": {"read": {M}, "write": set(), "create": set(), "unlink": set()},
+    "depanssur.sepa.return": {"read": {A, M, C}, "write": set(), "create": set(), "unlink": set()},
 }
 
 

@@ -32,6 +32,14 @@ class DepanssurSaleWizard(models.TransientModel):
     consent_phone_canvassing = fields.Boolean(string="Accepts phone canvassing")
     consent_partner_offers = fields.Boolean(string="Accepts partner offers")
     terms_accepted = fields.Boolean(string="Terms read and accepted by the client")
+    # SEPA: the mandate goes to the client for electronic signature (see depanssur_signup_sepa)
+    payment_method = fields.Selection(
+        [("card", "Card / payment link"), ("sepa", "SEPA direct debit")],
+        default="card",
+        required=True,
+    )
+    iban = fields.Char(string="IBAN")
+    iban_holder = fields.Char(string="Account holder")
     matching_partner_id = fields.Many2one(
         "res.partner",
         string="Client with this email or mobile",
@@ -105,6 +113,9 @@ class DepanssurSaleWizard(models.TransientModel):
             plan_id=self.plan_id.id,
             option_ids=self.option_ids.ids,
             terms_accepted=self.terms_accepted,
+            payment_method=self.payment_method,
+            iban=self.iban or "",
+            iban_holder=self.iban_holder or "",
             consents={purpose: self[f"consent_{purpose}"] for purpose, _label in CONSENT_PURPOSES},
         )
         subscription = self.env["depanssur.signup"]._signup(

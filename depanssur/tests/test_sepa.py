@@ -1,0 +1,614 @@
+import base64
+import re
+from datetime import date
+
+from freezegun import freeze_time
+from lxml import etree
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Command
+from odoo.tests import HttpCase, tagged
+from odoo.tools.misc import file_path
+
+from .common import DepanssurSubscriptionCase
+from .test_portal import _csrf
+from .test_security import RpcGuardsCase
+
+IBAN = "FR76 3000 6000 0112 3456 7890 189"
+OTHER_IBAN = "DE89 3704 0044 0532 0130 00"
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
+
+
+def setup_sepa(env):
+    """A company able to collect by direct debit: a bank journal on the creditor's IBAN, the
+    SEPA direct debit mode of the OCA module, a creditor identifier."""
+    company = env.company
+    company.sepa_creditor_identifier = "FR78ZZZ424242"
+    bank = env["res.bank"].create({"name": "Banque Test", "bic": "BNPAFRPPXXX"})
+    company_account = env["res.partner.bank"].create(
+        {
+            "acc_number": "FR14 2004 1010 0505 0001 3M02 606",
+            "bank_id": bank.id,
+            "partner_id": company.partner_id.id,
+            "company_id": company.id,
+        }
+    )
+    outstanding = env["account.account"].create(
+        {
+            "code": "511900",
+            "name": "SEPA debits to collect",
+            "account_type": "asset_current",
+            "reconcile": True,
+        }
+    )
+    sdd = env.ref("account_banking_sepa_direct_debit.sepa_direct_debit")
+    journal = env["account.journal"].create(
+        {
+            "name": "SEPA bank",
+            "type": "bank",
+            "code": "SDDB",
+            "bank_account_id": company_account.id,
+            "inbound_payment_method_line_ids": [
+                Command.create({"payment_method_id": sdd.id, "payment_account_id": outstanding.id})
+            ],
+        }
+    )
+    mode = env["account.payment.mode"].create(
+        {
+            "name": "Prélèvement SEPA",
+            "company_id": company.id,
+            "payment_method_id": sdd.id,
+            "bank_account_link": "fixed",
+            "fixed_journal_id": journal.id,
+        }
+    )
+    company.depanssur_sepa_payment_mode_id = mode
+    return mode
+
+
+class SepaCommon(DepanssurSubscriptionCase):
+    """A company able to collect by direct debit: a bank journal on the creditor's IBAN, the
+    SEPA direct debit mode of the OCA module, a creditor identifier."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mode = setup_sepa(cls.env)
+        cls.journal = cls.mode.fixed_journal_id
+        cls.xsd = etree.XMLSchema(
+            etree.parse(file_path("account_banking_sepa_direct_debit/data/pain.008.001.02.xsd"))
+        )
+        cls.Order = cls.env["account.payment.order"]
+        cls.Mandate = cls.env["account.banking.mandate"]
+        cls.Case = cls.env["depanssur.dunning.case"]
+
+    def _sepa_subscription(self, iban=IBAN, partner=None):
+        partner = partner or self.client
+        with freeze_time("2026-02-25"):
+            mandate = self.Mandate._depanssur_create_for(
+                partner, iban, partner.name, "web", signed=True, ip="203.0.113.5"
+            )
+            subscription = self._subscribe(partner=partner, date_start="2026-03-01")
+            subscription.with_user(self.user_agent)._depanssur_set_payment_method("sepa", mandate)
+        return subscription, mandate
+
+    def _invoice(self, subscription, day):
+        with freeze_time(day):
+            self.env["depanssur.subscription"]._cron_invoice_due(day)
+        return subscription.invoice_ids.sorted("id")[-1:]
+
+    def _collect(self, day):
+        with freeze_time(day):
+            return self.Order._cron_depanssur_collect(day)
+
+    def _pain(self, order):
+        attachment = self.env["ir.attachment"].search(
+            [("res_model", "=", "account.payment.order"), ("res_id", "=", order.id)]
+        )
+        self.assertEqual(len(attachment), 1)
+        root = etree.fromstring(base64.b64decode(attachment.datas))
+        self.xsd.assertValid(root)
+        return root
+
+    def _return(self, order, reason, day, user=None):
+        with freeze_time(day):
+            wizard = (
+                self.env["depanssur.sepa.return.wizard"]
+                .with_user(user or self.user_accounting)
+                .with_context(active_id=order.id)
+                .create({"payment_id": order.payment_ids.id, "reason": reason, "date": day})
+            )
+            wizard.action_apply()
+        return self.env["depanssur.sepa.return"].search([("payment_id", "=", order.payment_ids.id)])
+
+
+@tagged("post_install", "-at_install")
+class TestSepaMandate(SepaCommon):
+    def test_mandate_from_signup_data(self):
+        with freeze_time("2026-03-01 09:00:00"):
+            mandate = self.Mandate._depanssur_create_for(
+                self.client,
+                " fr7630006000011234567890189 ",
+                "Sophie Lefèvre",
+                "web",
+                True,
+                "1.2.3.4",
+            )
+        self.assertEqual(mandate.state, "valid")
+        self.assertEqual(mandate.recurrent_sequence_type, "first")
+        self.assertEqual(mandate.signature_date, date(2026, 3, 1))
+        self.assertEqual(mandate.depanssur_signed_ip, "1.2.3.4")
+        self.assertNotEqual(mandate.unique_mandate_reference, "/")
+        self.assertEqual(
+            mandate.partner_bank_id.sanitized_acc_number, "FR7630006000011234567890189"
+        )
+        self.assertEqual(mandate.depanssur_iban_masked, "FR** **** **** **** **** **** 189")
+        self.assertEqual(mandate.depanssur_holder, "Sophie Lefèvre")
+        # the same account again: the bank account is reused, the reference is new
+        again = self.Mandate._depanssur_create_for(self.client, IBAN, "Sophie", "paper", True)
+        self.assertEqual(again.partner_bank_id, mandate.partner_bank_id)
+        self.assertNotEqual(again.unique_mandate_reference, mandate.unique_mandate_reference)
+
+    def test_invalid_iban_refused_clearly(self):
+        count = self.env["res.partner.bank"].search_count([])
+        wizard = (
+            self.env["depanssur.payment.method.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "subscription_id": self._subscribe().id,
+                    "method": "sepa",
+                    "iban": "FR76 3000 6000 0112 3456 7890 180",
+                    "holder": "Sophie Lefèvre",
+                }
+            )
+        )
+        with self.assertRaisesRegex(ValidationError, "is not valid.*validation check"):
+            wizard.action_apply()
+        with self.assertRaisesRegex(ValidationError, "is not valid"):
+            self.Mandate._depanssur_create_for(self.client, "1234", "X", "web", True)
+        with self.assertRaisesRegex(ValidationError, "holder"):
+            self.Mandate._depanssur_create_for(self.client, IBAN, " ", "web", True)
+        self.assertEqual(self.env["res.partner.bank"].search_count([]), count)
+
+    def test_change_method_is_an_agent_action_with_a_trace(self):
+        subscription = self._subscribe()
+        self.assertEqual(subscription.payment_method, "card")
+        wizard = (
+            self.env["depanssur.payment.method.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "subscription_id": subscription.id,
+                    "method": "sepa",
+                    "iban": IBAN,
+                    "holder": "Sophie Lefèvre",
+                    "signature": "paper",
+                    "note": "Client call",
+                }
+            )
+        )
+        wizard.action_apply()
+        self.assertEqual(subscription.payment_method, "sepa")
+        self.assertEqual(subscription.mandate_id.state, "valid")
+        self.assertEqual(subscription.mandate_id.depanssur_channel, "paper")
+        self.assertIn("Payment method changed", subscription.message_ids[0].body)
+        self.assertIn(
+            subscription.mandate_id.unique_mandate_reference, subscription.message_ids[0].body
+        )
+        # never by a plain write, whatever the context
+        with self.assertRaises(UserError):
+            subscription.with_user(self.user_agent).write({"payment_method": "card"})
+        with self.assertRaises(AccessError):
+            subscription.with_user(self.user_portal)._depanssur_set_payment_method("card")
+
+    def test_esign_link_then_collected_once_signed(self):
+        subscription = self._subscribe(date_start="2026-03-01")
+        wizard = (
+            self.env["depanssur.payment.method.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "subscription_id": subscription.id,
+                    "method": "sepa",
+                    "iban": IBAN,
+                    "holder": "Sophie Lefèvre",
+                    "signature": "esign",
+                }
+            )
+        )
+        wizard.action_apply()
+        mandate = subscription.mandate_id
+        self.assertEqual(mandate.state, "draft")
+        self.assertFalse(subscription._depanssur_collect_by_debit())
+        sent = self.env["mail.mail"].search([("subject", "ilike", "mandat de prélèvement SEPA")])
+        self.assertIn(f"/mandat/signer/{mandate.id}?token=", sent[-1:].body_html)
+        # not signed: the invoice is not debited
+        invoice = self._invoice(subscription, "2026-03-01")
+        self.assertFalse(invoice.depanssur_debit_date)
+        # a forged token finds nothing; the right one signs once
+        self.assertFalse(self.Mandate._depanssur_from_sign_token(mandate.id, "forged"))
+        found = self.Mandate._depanssur_from_sign_token(mandate.id, mandate._depanssur_sign_token())
+        self.assertEqual(found, mandate)
+        found._depanssur_sign("198.51.100.7")
+        self.assertEqual(mandate.state, "valid")
+        self.assertEqual(mandate.depanssur_signed_ip, "198.51.100.7")
+        self.assertTrue(subscription._depanssur_collect_by_debit())
+        with self.assertRaises(UserError):
+            found._depanssur_sign("198.51.100.7")
+
+
+@tagged("post_install", "-at_install")
+class TestSepaLife(SepaCommon):
+    def test_mandate_whole_life(self):
+        subscription, mandate = self._sepa_subscription()
+        # invoice: pre-notified with the amount and the debit date, 5 days ahead
+        invoice = self._invoice(subscription, "2026-03-01")
+        self.assertEqual(invoice.depanssur_debit_date, date(2026, 3, 6))
+        self.assertEqual(invoice.invoice_date_due, date(2026, 3, 6))
+        self.assertEqual(invoice.mandate_id, mandate)
+        self.assertEqual(invoice.payment_mode_id, self.mode)
+        notice = invoice.message_ids.filtered(lambda m: "06/03/2026" in (m.body or ""))
+        self.assertTrue(notice, "the invoice email says when the debit happens")
+        self.assertIn("9.90", notice[0].body.replace(",", "."))
+        # too early for the order; the day before the collection date it is built
+        self.assertFalse(self._collect("2026-03-04"))
+        order = self._collect("2026-03-05")
+        self.assertEqual(len(order), 1)
+        self.assertEqual(order.state, "generated")
+        self.assertEqual(order.date_scheduled, date(2026, 3, 6))
+        self.assertFalse(invoice.depanssur_debit_date)
+        self.assertFalse(self._collect("2026-03-05"), "re-running builds nothing more")
+        root = self._pain(order)
+        self.assertEqual(root.findtext(".//p:SeqTp", namespaces=NS), "FRST")
+        self.assertEqual(root.findtext(".//p:ReqdColltnDt", namespaces=NS), "2026-03-06")
+        self.assertEqual(
+            root.findtext(".//p:MndtId", namespaces=NS), mandate.unique_mandate_reference
+        )
+        self.assertEqual(
+            root.findtext(".//p:DbtrAcct/p:Id/p:IBAN", namespaces=NS), "FR7630006000011234567890189"
+        )
+        self.assertEqual(float(root.findtext(".//p:InstdAmt", namespaces=NS)), invoice.amount_total)
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        self.assertIn(invoice.payment_state, ("in_payment", "paid"))
+        self.assertEqual(mandate.recurrent_sequence_type, "recurring")
+
+        # the bank returns it: insufficient funds
+        ret = self._return(order, "AM04", "2026-03-08")
+        self.assertEqual(ret.invoice_id, invoice)
+        self.assertEqual(invoice.payment_state, "not_paid")
+        self.assertEqual(order.payment_ids.state, "rejected")
+        self.assertTrue(ret.reversal_move_id)
+        self.assertEqual(mandate.state, "valid", "insufficient funds keeps the mandate")
+        case = ret.dunning_case_id
+        self.assertEqual(case.start_date, date(2026, 3, 8), "the ladder starts at D+0")
+        self.assertEqual(case.source, "debit_returned")
+        self.assertEqual(case.sepa_return_ids, ret)
+        with self.assertRaises(UserError):
+            self._return(order, "AM04", "2026-03-08")
+
+        # D+0 message, then D+3: the retry re-presents the debit in the next order
+        self.Case._cron_advance(date(2026, 3, 8))
+        self.assertEqual(case.level_id, self.env.ref("depanssur.dunning_level_d0"))
+        self.Case._cron_advance(date(2026, 3, 11))
+        self.assertEqual(invoice.depanssur_debit_date, date(2026, 3, 11))
+        self.assertFalse(
+            self.env["payment.transaction"].search([("invoice_ids", "in", invoice.ids)])
+        )
+        second = self._collect("2026-03-11")
+        self.assertEqual(second.date_scheduled, date(2026, 3, 12))
+        root = self._pain(second)
+        self.assertEqual(root.findtext(".//p:SeqTp", namespaces=NS), "RCUR")
+        # the bank file waits; the ladder goes on to the suspension
+        self.Case._cron_advance(date(2026, 3, 15))
+        self.Case._cron_advance(date(2026, 3, 23))
+        self.assertEqual(subscription.state, "suspended")
+        self.assertTrue(case.suspended_by_dunning)
+        # sent to the bank and not returned: paid, the case closes, the suspension is lifted
+        with freeze_time("2026-03-23"):
+            second.generated2uploaded()
+        self.assertIn(invoice.payment_state, ("in_payment", "paid"))
+        self.assertEqual(case.state, "closed")
+        self.assertEqual(case.close_reason, "paid")
+        self.assertNotEqual(subscription.state, "suspended")
+
+    def test_revoked_mandate_asks_for_a_new_method(self):
+        subscription, mandate = self._sepa_subscription()
+        invoice = self._invoice(subscription, "2026-03-01")
+        order = self._collect("2026-03-05")
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        self._return(order, "MD01", "2026-03-09")
+        self.assertEqual(invoice.payment_state, "not_paid")
+        self.assertEqual(mandate.state, "cancel")
+        self.assertIn("MD01", mandate.depanssur_unusable_reason)
+        self.assertFalse(subscription._depanssur_collect_by_debit())
+        asked = self.env["mail.mail"].search(
+            [("subject", "ilike", "prélèvement n'a pas pu"), ("model", "=", subscription._name)]
+        )
+        self.assertTrue(asked.filtered(lambda m: m.res_id == subscription.id))
+        # the retries fall back to the payment link: nothing re-presented
+        case = self.Case.search([("invoice_id", "=", invoice.id)])
+        self.Case._cron_advance(date(2026, 3, 12))
+        self.assertEqual(case.action_ids[-1:].result.split("; ")[-1], "payment link sent")
+        self.assertFalse(invoice.depanssur_debit_date)
+        self.assertFalse(self._collect("2026-03-12"))
+
+    def test_return_is_for_accounting(self):
+        subscription, _mandate = self._sepa_subscription()
+        self._invoice(subscription, "2026-03-01")
+        order = self._collect("2026-03-05")
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        with self.assertRaises(AccessError):
+            self.env["depanssur.sepa.return"].with_user(self.user_agent)._depanssur_register(
+                order.payment_ids, "AM04", date(2026, 3, 8)
+            )
+        with self.assertRaises(ValueError):
+            self.env["depanssur.sepa.return"]._depanssur_register(
+                order.payment_ids, "ZZ99", date(2026, 3, 8)
+            )
+
+    def test_card_subscriptions_stay_out_of_debit_orders(self):
+        card = self._subscribe(date_start="2026-03-01")
+        invoice = self._invoice(card, "2026-03-01")
+        self.assertFalse(invoice.depanssur_debit_date)
+        self.assertFalse(invoice.payment_mode_id.payment_method_id.code == "sepa_direct_debit")
+        self.assertFalse(self._collect("2026-03-10"))
+
+
+@tagged("post_install", "-at_install")
+class TestSepaKpi(SepaCommon):
+    def test_reject_rate_per_month_and_reason(self):
+        subscription, _mandate = self._sepa_subscription()
+        self._invoice(subscription, "2026-03-01")
+        order = self._collect("2026-03-05")
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        self._return(order, "AM04", "2026-03-08")
+        rates = self.env["depanssur.kpi"]._sepa_reject_rates(date(2026, 3, 1), date(2026, 3, 31))
+        self.assertEqual(rates["2026-03"]["presented"], 1)
+        self.assertEqual(rates["2026-03"]["rejected"], 1)
+        self.assertEqual(rates["2026-03"]["rate"], 100.0)
+        self.assertEqual(rates["2026-03"]["reasons"], {"AM04": 1})
+
+
+@tagged("post_install", "-at_install")
+class TestSepaAccess(RpcGuardsCase, SepaCommon):
+    def test_portal_sees_only_own_mandates_masked(self):
+        self.user_portal.partner_id.write(
+            {"depanssur_client": True, "street": "1 rue Test", "zip": "69001", "city": "Lyon"}
+        )
+        own, _ = self._sepa_subscription(partner=self.user_portal.partner_id)
+        other, _ = self._sepa_subscription(iban=OTHER_IBAN)
+        body = self.assertDone(
+            self.rpc(
+                self.user_portal,
+                "account.banking.mandate",
+                "search_read",
+                domain=[],
+                fields=["depanssur_iban_masked", "unique_mandate_reference"],
+            )
+        )
+        self.assertEqual([row["id"] for row in body], own.mandate_id.ids)
+        self.assertEqual(body[0]["depanssur_iban_masked"], "FR** **** **** **** **** **** 189")
+        self.assertRefused(
+            self.rpc(
+                self.user_portal,
+                "account.banking.mandate",
+                "read",
+                ids=other.mandate_id.ids,
+                fields=["depanssur_iban_masked"],
+            )
+        )
+        # the bank account itself stays out of reach
+        self.assertRefused(
+            self.rpc(
+                self.user_portal,
+                "res.partner.bank",
+                "read",
+                ids=own.mandate_id.partner_bank_id.ids,
+                fields=["acc_number"],
+            )
+        )
+        self.assertRefused(
+            self.rpc(
+                self.user_portal,
+                "account.banking.mandate",
+                "write",
+                ids=own.mandate_id.ids,
+                vals={"state": "cancel"},
+            )
+        )
+
+    def test_payment_method_and_returns_over_rpc(self):
+        subscription, _ = self._sepa_subscription()
+        for user in (self.user_agent, self.user_manager, self.user_accounting):
+            self.assertRefused(
+                self.rpc(
+                    user,
+                    "depanssur.subscription",
+                    "write",
+                    ids=subscription.ids,
+                    vals={"payment_method": "card"},
+                )
+            )
+        self.assertEqual(self.db_row(subscription, "payment_method"), ("sepa",))
+        self._invoice(subscription, "2026-03-01")
+        order = self._collect("2026-03-05")
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        self.assertRefused(
+            self.rpc(
+                self.user_agent,
+                "depanssur.sepa.return.wizard",
+                "create",
+                vals_list=[
+                    {"order_id": order.id, "payment_id": order.payment_ids.id, "reason": "AM04"}
+                ],
+            )
+        )
+        self.assertFalse(self.env["depanssur.sepa.return"].search([]))
+
+
+@tagged("post_install", "-at_install")
+class TestSepaSignPage(HttpCase, SepaCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mandate = cls.Mandate._depanssur_create_for(cls.client, IBAN, "Sophie", "esign")
+        cls.other = cls.Mandate._depanssur_create_for(cls.client, OTHER_IBAN, "Sophie", "esign")
+
+    def _url(self, mandate=None):
+        mandate = mandate or self.mandate
+        return mandate._depanssur_sign_url().replace(mandate.get_base_url(), "")
+
+    def test_get_signs_nothing_and_post_signs(self):
+        response = self.url_open(self._url() + "&accept=1")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("FR** **** **** **** **** **** 189", response.text)
+        self.assertNotIn("3000 6000", response.text)
+        self.assertIn("FR78ZZZ424242", response.text)
+        self.env.invalidate_all()
+        self.assertEqual(self.mandate.state, "draft")
+        csrf = _csrf(response.text)
+        action = f"/mandat/signer/{self.mandate.id}/signer"
+        self.assertEqual(
+            self.url_open(action, params={"token": "x", "accept": "1"}).status_code, 405
+        )
+        token = self.mandate._depanssur_sign_token()
+        # not accepted: 400, nothing signed
+        response = self.url_open(action, data={"csrf_token": csrf, "token": token})
+        self.assertEqual(response.status_code, 400)
+        self.env.invalidate_all()
+        self.assertEqual(self.mandate.state, "draft")
+        # another mandate's token, a forged one: 404
+        for bad in (self.other._depanssur_sign_token(), "forged", ""):
+            response = self.url_open(action, data={"csrf_token": csrf, "token": bad, "accept": "1"})
+            self.assertEqual(response.status_code, 404)
+        self.env.invalidate_all()
+        self.assertEqual(self.mandate.state, "draft")
+        response = self.url_open(action, data={"csrf_token": csrf, "token": token, "accept": "1"})
+        self.assertEqual(response.status_code, 200)
+        self.env.invalidate_all()
+        self.assertEqual(self.mandate.state, "valid")
+        self.assertTrue(self.mandate.depanssur_signed_ip)
+        self.assertEqual(self.other.state, "draft")
+        # twice: a conflict, no 500
+        response = self.url_open(action, data={"csrf_token": csrf, "token": token, "accept": "1"})
+        self.assertEqual(response.status_code, 409)
+
+
+@tagged("post_install", "-at_install")
+class TestSepaSignup(HttpCase, SepaCommon):
+    def _form(self):
+        html = self.url_open("/abonnement").text
+        self.assertIn('name="iban"', html)
+        self.assertIn("Mandat de prélèvement SEPA", html)
+        csrf = _csrf(html)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+        return csrf, key
+
+    def _data(self, csrf, key, **overrides):
+        data = {
+            "csrf_token": csrf,
+            "idempotency_key": key,
+            "plan_id": str(self.plan_essentiel.id),
+            "civility": "mrs",
+            "first_name": "Élodie",
+            "last_name": "Garnier",
+            "email": "elodie.garnier@example.fr",
+            "mobile": "07 81 34 56 78",
+            "street": "14 rue Garibaldi",
+            "zip": "69006",
+            "city": "Lyon",
+            "terms": "on",
+            "payment_method": "sepa",
+            "iban": IBAN,
+            "iban_holder": "Élodie Garnier",
+            "sepa_accepted": "1",
+        }
+        data.update(overrides)
+        return {name: value for name, value in data.items() if value is not None}
+
+    def test_web_signup_with_iban(self):
+        csrf, key = self._form()
+        # an invalid IBAN, an unaccepted mandate: the form again with the field's error
+        bad = self.url_open(
+            "/abonnement/recapitulatif",
+            data=self._data(csrf, key, iban="FR76 3000 6000 0112 3456 7890 180"),
+        )
+        self.assertEqual(bad.status_code, 400)
+        self.assertIn("validation check", bad.text)
+        bad = self.url_open(
+            "/abonnement/recapitulatif", data=self._data(csrf, key, sepa_accepted=None)
+        )
+        self.assertEqual(bad.status_code, 400)
+        self.assertIn("SEPA direct debit mandate", bad.text)
+        response = self.url_open("/abonnement/recapitulatif", data=self._data(csrf, key))
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_depanssur_signup_summary_payment", response.text)
+        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+        confirm = {"csrf_token": _csrf(response.text), "token": token}
+        response = self.url_open("/abonnement/confirmer", data=confirm)
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        partner = self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
+        subscription = self.env["depanssur.subscription"].search([("partner_id", "=", partner.id)])
+        self.assertEqual(subscription.payment_method, "sepa")
+        mandate = subscription.mandate_id
+        self.assertEqual(mandate.state, "valid")
+        self.assertEqual(mandate.depanssur_channel, "web")
+        self.assertTrue(mandate.depanssur_signed_ip and mandate.depanssur_signed_at)
+        self.assertEqual(mandate.partner_bank_id.acc_holder_name, "Élodie Garnier")
+        self.assertTrue(
+            subscription.message_ids.filtered(
+                lambda m: "accepted on the website" in (m.body or "") and "8 weeks" in m.body
+            )
+        )
+        sent = self.env["mail.mail"].search(
+            [("model", "=", mandate._name), ("res_id", "=", mandate.id)]
+        )
+        self.assertEqual(len(sent), 1)
+        self.assertTrue(sent.attachment_ids, "the mandate PDF is attached")
+        # a double submit: the same subscription, no second mandate
+        self.url_open("/abonnement/confirmer", data=confirm)
+        self.assertEqual(self.Mandate.search_count([("partner_id", "=", partner.id)]), 1)
+
+    def test_phone_sale_sends_the_mandate_for_signature(self):
+        wizard = (
+            self.env["depanssur.sale.wizard"]
+            .with_user(self.user_agent)
+            .create(
+                {
+                    "plan_id": self.plan_confort.id,
+                    "civility": "mr",
+                    "first_name": "Karim",
+                    "last_name": "Haddad",
+                    "email": "karim.haddad@example.fr",
+                    "mobile": "06 55 44 33 22",
+                    "street": "3 rue Paul Bert",
+                    "zip": "69003",
+                    "city": "Lyon",
+                    "terms_accepted": True,
+                    "payment_method": "sepa",
+                    "iban": OTHER_IBAN,
+                }
+            )
+        )
+        action = wizard.action_confirm()
+        subscription = self.env["depanssur.subscription"].browse(action["res_id"])
+        mandate = subscription.mandate_id
+        self.assertEqual(mandate.state, "draft")
+        self.assertEqual(mandate.depanssur_channel, "esign")
+        self.assertEqual(mandate.depanssur_holder, "Karim Haddad")
+        self.assertFalse(subscription._depanssur_collect_by_debit())
+        sent = self.env["mail.mail"].search(
+            [("model", "=", subscription._name), ("res_id", "=", subscription.id)]
+        )
+        self.assertTrue(
+            sent.filtered(lambda m: f"/mandat/signer/{mandate.id}?token=" in m.body_html)
+        )
+        # an invalid IBAN on the phone: refused, nothing created
+        wizard = wizard.copy({"iban": "FR00 1234", "email": "k2@example.fr"})
+        with self.assertRaisesRegex(ValidationError, "IBAN"):
+            wizard.action_confirm()
