@@ -17,6 +17,7 @@
         "account",
         "portal",
         "payment",
+        "account_payment",
     ],
     "external_dependencies": {
         "python": ["phonenumbers", "reportlab", "requests", "jsonschema"],
