@@ -491,3 +491,42 @@ class TestPortalOnAPhone(HttpCase, DepanssurSubscriptionCase):
                 self.assertEqual(page.status_code, 200)
                 title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1).strip()
                 self.assertNotEqual(title, "Odoo")
+
+
+@tagged("post_install", "-at_install")
+class TestPagesOnAPhone(HttpCase, DepanssurSubscriptionCase):
+    """In a 390×844 browser, the sign-up and the portal pages never scroll sideways."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        partner = cls.user_portal.partner_id
+        partner.write({"street": "9 rue Ney", "zip": "69006", "city": "Lyon"})
+        cls.mine = cls._subscribe(cls, partner=partner, date_start="2026-01-01")
+        cls.mine._invoice_due_periods(fields.Date.to_date("2026-03-15"))
+
+    def _check_width(self, url, login=None):
+        code = """
+            const width = document.documentElement.scrollWidth;
+            if (width > 390) {
+                console.error(`${location.pathname} is ${width} px wide on a 390 px screen`);
+            } else {
+                console.log("test successful");
+            }
+        """
+        self.browser_js(url, code, ready="document.readyState === 'complete'", login=login)
+
+    def test_pages_fit_a_390_px_screen(self):
+        self._check_width("/abonnement")
+        self._check_width("/abonnement/retractation")
+        for url in (
+            "/my",
+            "/my/subscriptions",
+            f"/my/subscriptions/{self.mine.id}",
+            "/my/consents",
+        ):
+            with self.subTest(url):
+                self._check_width(url, login="dp_portal")

@@ -17,7 +17,7 @@ from odoo.tests import HttpCase, tagged
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
 from ..models.depanssur_signup import EXPRESS_START_TEXT
-from .common import DepanssurSubscriptionCase
+from .common import DepanssurSubscriptionCase, activate_french
 
 LINK = re.compile(r"/abonnement/valider/(\d+)\?token=([0-9a-f]+)")
 
@@ -542,6 +542,27 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         self.assertEqual((invoice.amount_untaxed, invoice.amount_total), (14.80, 17.76))
         prices = self.env["depanssur.signup"]._signup_subscription_prices(subscription)
         self.assertEqual((prices["untaxed"], prices["tax"], prices["total"]), (14.80, 2.96, 17.76))
+
+    def test_french_client_emails_say_ttc_and_the_right_of_withdrawal(self):
+        activate_french(self.env)
+        self._tax_the_products()
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        self.assertEqual(subscription.partner_id.lang, "fr_FR")
+        mail = self.env["mail.mail"].search(
+            [("model", "=", "depanssur.subscription"), ("res_id", "=", subscription.id)]
+        )
+        self.assertIn("droit de rétractation", mail.body_html)
+        self.assertIn("17,76", mail.body_html)
+        self.assertIn("TTC", mail.body_html)
+        path, token = self._confirm_link(subscription)
+        page = self.url_open(f"{path}?token={token}")
+        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        welcome = subscription.message_ids.filtered(lambda m: "Bienvenue" in (m.subject or ""))
+        self.assertEqual(len(welcome), 1)
+        self.assertIn("17,76", welcome.body)
+        self.assertIn("TTC", welcome.body)
+        self.assertNotIn(" HT", welcome.body)
 
     def test_without_tax_ttc_is_ht(self):
         summary = self._summary()
