@@ -184,8 +184,8 @@ class DepanssurSignup(models.AbstractModel):
     @api.model
     def _signup_email_ok(self, email):
         """An address mail can reach: one address, and a domain with a dot ("x@exemple" is not)."""
-        normalized = tools.email_normalize(email)
-        return bool(normalized and single_email_re.match(normalized))
+        email = email.strip()
+        return bool(single_email_re.match(email) and tools.email_normalize(email))
 
     # ------------------------------------------------------------
     # Prices shown to consumers: TTC (taxes of the invoiced products)

@@ -429,7 +429,8 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(summary.status_code, 200)
         token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
         response = self.url_open(
-            "/abonnement/confirmer", data={"csrf_token": self._csrf(summary.text), "token": token}
+            "/abonnement/confirmer",
+            data={"csrf_token": self._csrf(summary.text), "token": token, "express_start": "on"},
         )
         self.assertEqual(response.status_code, 200)
         subscription = self.env["depanssur.subscription"].search(
@@ -503,7 +504,7 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         self.env["ir.config_parameter"].set_param("depanssur.signup_rate_limit", "1000")
 
     def _tax_the_products(self):
-        products = (self.plan_essentiel | self.option_appliances).product_id
+        products = self.plan_essentiel.product_id | self.option_appliances.product_id
         products.write({"taxes_id": [Command.set(self.vat20.ids)]})
 
     def _summary(self, **overrides):
