@@ -118,7 +118,12 @@ def portal_on_a_phone(args, call_kw, page, out):
     if users:
         call_kw("res.users", "write", users, {"partner_id": partner_id, "active": True})
     else:
-        portal_group = call_kw("ir.model.data", "_xmlid_to_res_id", "base.group_portal")
+        portal_group = call_kw(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", "base"), ("name", "=", "group_portal")],
+            ["res_id"],
+        )[0]["res_id"]
         users = [
             call_kw(
                 "res.users",
@@ -172,6 +177,7 @@ def main():
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--out", default="/tmp/depanssur-ui")
+    parser.add_argument("--chromium-port", type=int, default=9222)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -208,7 +214,7 @@ def main():
     call_kw("depanssur.kpi.snapshot", "action_rebuild_history")
     client = call_kw("res.partner", "search", [("email", "=", "claire.martin@example.fr")], limit=1)
     subscription = call_kw("depanssur.subscription", "search", [], limit=1)
-    port = 9222
+    port = args.chromium_port
     profile = tempfile.mkdtemp(prefix="depanssur-chromium-")
     chromium = subprocess.Popen(
         [
