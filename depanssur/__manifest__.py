@@ -19,6 +19,7 @@
         "payment",
         "queue_job",
         "account_banking_sepa_direct_debit",
+        "account_payment",
     ],
     "external_dependencies": {
         "python": ["phonenumbers", "reportlab", "requests", "jsonschema"],

@@ -4,10 +4,12 @@
     python3 scripts/ui_check.py [--url http://127.0.0.1:8069] [--out /tmp/depanssur-ui]
 
 Screens: the client form, a subscription, the manager's dashboard (its charts drawn) and the KPI
-snapshots (back office, as admin, in French), and
-the public sign-up walked through end to end on a phone-sized viewport (form, summary,
-confirmation). Uses Chromium's DevTools protocol directly (websocket-client); any JavaScript
-error printed by a page is reported and makes the script exit non-zero.
+snapshots (back office, as admin, in French), the public sign-up walked through end to end on a
+phone-sized viewport (form, summary with the right of withdrawal, confirmation), and the customer portal of a subscriber with unpaid invoices on the
+same 390×844 phone (home, subscriptions, a subscription, consents): a page wider than the screen
+(sideways scrolling) is reported and makes the script exit non-zero. Uses Chromium's DevTools
+protocol directly (websocket-client); any JavaScript error printed by a page is reported and makes
+the script exit non-zero.
 """
 
 import argparse
@@ -86,6 +88,88 @@ class Page:
         print("screenshot", path)
 
 
+PORTAL_LOGIN = "ui-portal@example.fr"
+
+
+def portal_on_a_phone(args, call_kw, page, out):
+    """The portal of a subscriber with unpaid invoices, as seen on the 390 px phone; returns the
+    pages wider than the screen. The subscriber gets a portal login (created once, as admin)."""
+    invoices = call_kw(
+        "account.move",
+        "search_read",
+        [
+            ("depanssur_subscription_id", "!=", False),
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+        ],
+        ["depanssur_subscription_id"],
+        limit=1,
+    )
+    domain = [("id", "=", invoices[0]["depanssur_subscription_id"][0])] if invoices else []
+    subscription = call_kw("depanssur.subscription", "search_read", domain, ["partner_id"], limit=1)
+    if not subscription:
+        return []
+    partner_id = subscription[0]["partner_id"][0]
+    users = call_kw(
+        "res.users", "search", [("login", "=", PORTAL_LOGIN)], context={"active_test": False}
+    )
+    password = "ui-portal-check"
+    if users:
+        call_kw("res.users", "write", users, {"partner_id": partner_id, "active": True})
+    else:
+        portal_group = call_kw(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", "base"), ("name", "=", "group_portal")],
+            ["res_id"],
+        )[0]["res_id"]
+        users = [
+            call_kw(
+                "res.users",
+                "create",
+                {
+                    "login": PORTAL_LOGIN,
+                    "partner_id": partner_id,
+                    "group_ids": [(6, 0, [portal_group])],
+                },
+                context={"no_reset_password": True},
+            )
+        ]
+    call_kw("res.users", "write", users, {"password": password})
+    portal = requests.Session()
+    portal.post(
+        f"{args.url}/web/session/authenticate",
+        json={
+            "jsonrpc": "2.0",
+            "params": {"db": args.db, "login": PORTAL_LOGIN, "password": password},
+        },
+        timeout=60,
+    )
+    page.call("Network.clearBrowserCookies")
+    page.call(
+        "Network.setCookie", name="session_id", value=portal.cookies["session_id"], url=args.url
+    )
+    too_wide = []
+    screens = [
+        ("portal-1-home-phone", "/my"),
+        ("portal-2-subscriptions-phone", "/my/subscriptions"),
+        ("portal-3-subscription-phone", f"/my/subscriptions/{subscription[0]['id']}"),
+        ("portal-4-consents-phone", "/my/consents"),
+    ]
+    for name, path in screens:
+        page.goto(args.url + path)
+        page.shot(out / f"{name}.png")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        title = page.evaluate("document.title")
+        print(f"{path}: {width} px wide, title {title!r}")
+        if width > 390:
+            too_wide.append(f"{path} ({width} px)")
+        if title == "Odoo":
+            too_wide.append(f"{path} (no page title)")
+    return too_wide
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8069")
@@ -93,6 +177,7 @@ def main():
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--out", default="/tmp/depanssur-ui")
+    parser.add_argument("--chromium-port", type=int, default=9222)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -129,7 +214,7 @@ def main():
     call_kw("depanssur.kpi.snapshot", "action_rebuild_history")
     client = call_kw("res.partner", "search", [("email", "=", "claire.martin@example.fr")], limit=1)
     subscription = call_kw("depanssur.subscription", "search", [], limit=1)
-    port = 9222
+    port = args.chromium_port
     profile = tempfile.mkdtemp(prefix="depanssur-chromium-")
     chromium = subprocess.Popen(
         [
@@ -199,17 +284,25 @@ def main():
         )
         page.wait("document.querySelector('form[action=\"/abonnement/confirmer\"]')")
         page.shot(out / "signup-2-summary-phone.png")
-        page.evaluate("document.querySelector('form[action=\"/abonnement/confirmer\"]').submit()")
+        page.evaluate(
+            """(() => {
+                document.querySelector("input[name=express_start]").checked = true;
+                document.querySelector('form[action="/abonnement/confirmer"]').submit();
+            })()"""
+        )
         page.wait("document.querySelector('.o_depanssur_subscription_number')")
         page.shot(out / "signup-3-confirmed-phone.png")
         number = page.evaluate(
             "document.querySelector('.o_depanssur_subscription_number').textContent"
         )
         print("subscribed:", number)
+        too_wide = portal_on_a_phone(args, call_kw, page, out)
+        if too_wide:
+            print("Pages wider than the phone (sideways scrolling):", *too_wide, sep="\n  ")
         if page.errors:
             print("JavaScript errors:", *page.errors, sep="\n  ")
             return 1
-        return 0
+        return 1 if too_wide else 0
     finally:
         chromium.terminate()
 

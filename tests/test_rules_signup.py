@@ -1,9 +1,20 @@
 """Pure tests of the shape of sign-up answers (depanssur.rules.signup)."""
 
+from datetime import date
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from depanssur.rules.signup import MAX_LENGTHS, ascii_int, check, clean_text, is_zip
+from depanssur.rules.signup import (
+    MAX_LENGTHS,
+    WITHDRAWAL_DAYS,
+    ascii_int,
+    check,
+    clean_text,
+    earliest_start,
+    is_zip,
+    withdrawal_deadline,
+)
 
 
 def test_ascii_int_accepts_only_ascii_digits():
@@ -60,3 +71,27 @@ def test_check_never_raises_and_knows_its_codes(values):
     for name, value in values.items():
         if name not in errors:
             assert len(clean_text(value)) <= MAX_LENGTHS[name]
+
+
+def test_withdrawal_period_is_fourteen_days_after_the_conclusion():
+    assert withdrawal_deadline(date(2026, 3, 2)) == date(2026, 3, 16)
+    # across a month and a year end
+    assert withdrawal_deadline(date(2026, 12, 25)) == date(2027, 1, 8)
+    assert withdrawal_deadline(date(2028, 2, 20)) == date(2028, 3, 5)  # leap year
+
+
+def test_without_express_request_nothing_starts_before_day_15():
+    concluded = date(2026, 3, 2)
+    assert earliest_start(concluded, express_request=True) == concluded
+    assert earliest_start(concluded, express_request=False) == date(2026, 3, 17)
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)), st.booleans())
+def test_start_never_inside_the_withdrawal_period_without_a_request(concluded, express):
+    start = earliest_start(concluded, express)
+    assert start >= concluded
+    if express:
+        assert start == concluded
+    else:
+        assert start > withdrawal_deadline(concluded)
+        assert (start - concluded).days == WITHDRAWAL_DAYS + 1

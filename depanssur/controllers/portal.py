@@ -88,6 +88,7 @@ class DepanssurPortal(CustomerPortal):
             subscription_sudo, access_token, {}, "my_subscriptions_history", False
         )
         today = fields.Date.context_today(subscription_sudo)
+        open_invoices = self._depanssur_open_invoices(subscription_sudo)
         values.update(
             {
                 "subscription": subscription_sudo,
@@ -110,6 +111,11 @@ class DepanssurPortal(CustomerPortal):
                         ("depanssur_credit_note_id.subscription_id", "=", subscription_sudo.id),
                     ]
                 ),
+                "open_invoices": open_invoices,
+                "amount_due": sum(open_invoices.mapped("amount_residual")),
+                "prices": request.env["depanssur.signup"]
+                .sudo()
+                ._signup_subscription_prices(subscription_sudo),
                 "address_effective_date": subscription_sudo._address_change_effective_date(today)
                 if subscription_sudo.state in ("carence", "active", "suspended")
                 else False,
@@ -117,6 +123,71 @@ class DepanssurPortal(CustomerPortal):
             }
         )
         return values
+
+    def _depanssur_open_invoices(self, subscription_sudo):
+        """The posted invoices of the subscription still to be paid, oldest first."""
+        return subscription_sudo.invoice_ids.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and m.state == "posted"
+                and m.payment_state in ("not_paid", "partial")
+                and m.amount_residual > 0
+            )
+        ).sorted(lambda m: (m.invoice_date_due or m.invoice_date, m.id))
+
+    @route(
+        ["/my/subscriptions/<int:subscription_id>/pay"],
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def portal_pay_subscription(self, subscription_id, **_kw):
+        """Pay every open invoice of a subscription at once, with Odoo's payment form (the flow
+        of ``/my/invoices/overdue``, for this subscription's invoices only)."""
+        subscription_sudo = self._depanssur_subscription_or_404(subscription_id)
+        invoices = self._depanssur_open_invoices(subscription_sudo)
+        if not invoices:
+            return request.redirect(subscription_sudo.get_portal_url())
+        if len(invoices) == 1:  # Odoo's own invoice page, its payment button
+            return request.redirect(invoices.get_portal_url())
+        try:
+            values = self._overdue_invoices_get_page_view_values(invoices.sudo())
+        except ValidationError:  # not one client, company and currency: pay them one by one
+            return request.redirect(invoices[0].get_portal_url())
+        values.update(
+            {
+                "transaction_route": f"/my/subscriptions/{subscription_id}/pay/transaction",
+                "landing_route": subscription_sudo.get_portal_url(),
+                "page_name": "depanssur_subscription_pay",
+                "title": request.env._("Pay my subscription"),
+            }
+        )
+        return request.render("account_payment.portal_overdue_invoices_page", values)
+
+    @route(
+        "/my/subscriptions/<int:subscription_id>/pay/transaction",
+        type="jsonrpc",
+        auth="user",
+    )
+    def portal_pay_subscription_transaction(
+        self, subscription_id, payment_reference=None, **kwargs
+    ):
+        """The payment form's transaction: one transaction for all the open invoices."""
+        subscription_sudo = self._depanssur_subscription(subscription_id)
+        invoices = subscription_sudo and self._depanssur_open_invoices(subscription_sudo)
+        if not invoices:
+            raise ValidationError(request.env._("Nothing to pay on this subscription."))
+        if len(invoices.currency_id) != 1:
+            raise ValidationError(request.env._("These invoices cannot be paid together."))
+        self._validate_transaction_kwargs(kwargs)
+        return self._process_transaction(
+            request.env.user.partner_id.id,
+            invoices.currency_id.id,
+            invoices.ids,
+            payment_reference if isinstance(payment_reference, str) else None,
+            **kwargs,
+        )
 
     @route(["/my/subscriptions/<int:subscription_id>"], type="http", auth="public", website=True)
     def portal_my_subscription(self, subscription_id, access_token=None, message=None, **_kw):

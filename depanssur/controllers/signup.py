@@ -16,8 +16,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.http import Controller, request, route
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
-from ..models.depanssur_signup import TERMS_TEXT, SignupError
-from ..rules.signup import ascii_int
+from ..models.depanssur_signup import EXPRESS_START_TEXT, TERMS_TEXT, SignupError
+from ..rules.signup import ascii_int, earliest_start, withdrawal_deadline
 
 FIELDS = (
     "plan_id",
@@ -96,6 +96,11 @@ class DepanssurSignup(Controller):
                 return self._render_form(values, {"form": error.args[0]}, status=400)
         return None
 
+    def _price(self, terms):
+        """The monthly price TTC shown to a consumer for one plan or option."""
+        partner = self._own_partner() or None
+        return request.env["depanssur.signup"].sudo()._signup_price_total(terms, partner)
+
     def _render_form(self, values=None, errors=None, status=200):
         if not values:
             values = {"idempotency_key": uuid.uuid4().hex, "option_ids": []}
@@ -117,6 +122,7 @@ class DepanssurSignup(Controller):
                 "purposes": CONSENT_PURPOSES,
                 "terms_text": TERMS_TEXT,
                 "own_partner": self._own_partner(),
+                "price_ttc": self._price,
             },
             status=status,
         )
@@ -129,6 +135,13 @@ class DepanssurSignup(Controller):
     def signup_terms(self, **_kw):
         company = request.env.company.sudo()
         return request.render("depanssur.signup_terms", {"terms": company.invoice_terms_html})
+
+    @route("/abonnement/retractation", type="http", auth="public", methods=["GET"], website=True)
+    def signup_withdrawal_form(self, **_kw):
+        """The model withdrawal form (Code de la consommation, annex to art. R221-1)."""
+        return request.render(
+            "depanssur.signup_withdrawal_form", {"company": request.env.company.sudo()}
+        )
 
     @route("/abonnement/recapitulatif", type="http", auth="public", methods=["POST"], website=True)
     def signup_summary(self, **post):
@@ -143,16 +156,25 @@ class DepanssurSignup(Controller):
         clean, errors = Signup._signup_check(answers, "web_form", self._own_partner())
         if errors:
             return self._render_form(self._form_values(answers), errors, status=400)
-        plan, options, start = clean["plan"], clean["options"], clean["date_start"]
+        plan, options = clean["plan"], clean["options"]
+        today = fields.Date.context_today(Signup)
+        start_now, start_later = earliest_start(today, True), earliest_start(today, False)
         return request.render(
             "depanssur.signup_summary",
             {
                 "values": clean,
                 "plan": plan,
                 "options": options,
-                "monthly": plan.monthly_price + sum(options.mapped("monthly_price")),
-                "start": start,
-                "carence_end": fields.Date.add(start, days=plan.carence_days),
+                "prices": Signup._signup_prices(
+                    [plan, options], self._own_partner() or None, plan.company_id
+                ),
+                "price_ttc": self._price,
+                "start": start_now,
+                "carence_end": fields.Date.add(start_now, days=plan.carence_days),
+                "start_later": start_later,
+                "carence_end_later": fields.Date.add(start_later, days=plan.carence_days),
+                "withdrawal_deadline": withdrawal_deadline(today),
+                "express_text": EXPRESS_START_TEXT,
                 "token": Signup._signup_sign_summary(answers),
                 "consent_texts": self._consent_texts(),
                 "own_partner": self._own_partner(),
@@ -160,7 +182,7 @@ class DepanssurSignup(Controller):
         )
 
     @route("/abonnement/confirmer", type="http", auth="public", methods=["POST"], website=True)
-    def signup_confirm(self, token="", **_kw):
+    def signup_confirm(self, token="", express_start="", **_kw):
         Signup = request.env["depanssur.signup"].sudo()
         answers = Signup._signup_read_summary(token)
         if refused := self._guard(answers and self._form_values(answers)):
@@ -168,7 +190,10 @@ class DepanssurSignup(Controller):
         if not answers or not _KEY.fullmatch(str(answers.get("idempotency_key"))):
             return self._expired()
         values = dict(
-            answers, signup_key=answers["idempotency_key"], ip=request.httprequest.remote_addr
+            answers,
+            signup_key=answers["idempotency_key"],
+            ip=request.httprequest.remote_addr,
+            express_start=bool(express_start),
         )
         try:
             with request.env.cr.savepoint():
@@ -182,7 +207,11 @@ class DepanssurSignup(Controller):
         if subscription.state == "draft":
             return request.render(
                 "depanssur.signup_pending",
-                {"subscription": subscription, "email": subscription.partner_id.email},
+                {
+                    "subscription": subscription,
+                    "email": subscription.partner_id.email,
+                    "prices": Signup._signup_subscription_prices(subscription),
+                },
             )
         if subscription.state == "cancelled":
             return self._expired()
@@ -255,6 +284,13 @@ class DepanssurSignup(Controller):
             )
         )
         pay_url = invoice.get_portal_url() if invoice and providers else False
+        Signup = request.env["depanssur.signup"].sudo()
         return request.render(
-            "depanssur.signup_done", {"subscription": subscription, "pay_url": pay_url}
+            "depanssur.signup_done",
+            {
+                "subscription": subscription,
+                "pay_url": pay_url,
+                "prices": Signup._signup_subscription_prices(subscription),
+                "withdrawal_deadline": withdrawal_deadline(fields.Date.context_today(subscription)),
+            },
         )

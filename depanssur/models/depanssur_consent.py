@@ -11,6 +11,11 @@ CONSENT_PURPOSES = [
     ("phone_canvassing", "Phone canvassing"),
     ("partner_offers", "Partner offers"),
 ]
+# requests tied to one contract, recorded with the same proof (never shown among the marketing
+# choices of the forms and of the portal)
+CONTRACT_PURPOSES = [
+    ("express_start", "Coverage before the end of the withdrawal period"),
+]
 CONSENT_CHANNELS = [
     ("email", "Email"),
     ("sms", "SMS"),
@@ -30,6 +35,7 @@ DEFAULT_CHANNEL = {
     "marketing_sms": "sms",
     "phone_canvassing": "phone",
     "partner_offers": "email",
+    "express_start": "email",
 }
 
 
@@ -51,7 +57,13 @@ class DepanssurConsent(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
-    purpose = fields.Selection(CONSENT_PURPOSES, required=True)
+    purpose = fields.Selection(CONSENT_PURPOSES + CONTRACT_PURPOSES, required=True)
+    subscription_id = fields.Many2one(
+        "depanssur.subscription",
+        index="btree_not_null",
+        ondelete="set null",
+        help="The contract a contract request (such as the express start) is about.",
+    )
     channel = fields.Selection(
         CONSENT_CHANNELS,
         required=True,

@@ -6,9 +6,10 @@ from markupsafe import Markup
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
+from odoo.tools.mail import single_email_re
 
 from ..rules import signup as signup_rules
-from .depanssur_consent import CONSENT_PURPOSES
+from .depanssur_consent import CONSENT_PURPOSES, CONTRACT_PURPOSES
 
 _logger = logging.getLogger(__name__)
 
@@ -24,6 +25,12 @@ CONSENT_TEXTS = {
     "phone_canvassing": "J'accepte d'être contacté(e) par téléphone pour des offres.",
     "partner_offers": "J'accepte de recevoir les offres des partenaires de Depanssur.",
 }
+# The express request (Code de la consommation, art. L221-25), recorded word for word as its proof.
+EXPRESS_START_TEXT = (
+    "Je demande expressément que ma couverture commence avant la fin du délai de rétractation "
+    "de 14 jours. Si je me rétracte ensuite, je paierai la part de l'abonnement correspondant "
+    "à la période couverte jusqu'à ma rétractation."
+)
 CHANNELS = ("web_form", "phone")
 CONFIRM_SCOPE = "depanssur-signup-confirm"
 SUMMARY_SCOPE = "depanssur-signup-summary"
@@ -129,7 +136,7 @@ class DepanssurSignup(models.AbstractModel):
             errors["option_ids"] = messages["option_ids"]
         if text["civility"] and text["civility"] not in ("mr", "mrs"):
             errors["civility"] = messages["civility"]
-        if "email" not in errors and text["email"] and not tools.email_normalize(text["email"]):
+        if "email" not in errors and text["email"] and not self._signup_email_ok(text["email"]):
             errors["email"] = messages["email"]
         if "mobile" not in errors and text["mobile"]:
             try:
@@ -141,13 +148,19 @@ class DepanssurSignup(models.AbstractModel):
         billing_period = "monthly" if web else values.get("billing_period") or "monthly"
         if billing_period not in ("monthly", "yearly"):
             errors["billing_period"] = messages["billing_period"]
+        # the right of withdrawal: coverage starts at once only at the consumer's express request
+        # (asked on the web summary; on the phone only when the caller says what was answered)
+        express_start = (
+            bool(values.get("express_start")) if web or "express_start" in values else None
+        )
+        today = fields.Date.context_today(self)
         try:
-            date_start = (not web and fields.Date.to_date(values.get("date_start"))) or (
-                fields.Date.context_today(self)
-            )
+            date_start = (not web and fields.Date.to_date(values.get("date_start"))) or today
         except (ValueError, TypeError):
             date_start = None
             errors["date_start"] = messages["date_start"]
+        if date_start and express_start is not None:
+            date_start = max(date_start, signup_rules.earliest_start(today, express_start))
         if not values.get("terms_accepted"):
             errors["terms"] = messages["terms"]
         consents = values.get("consents") or {}
@@ -163,10 +176,72 @@ class DepanssurSignup(models.AbstractModel):
             date_start=date_start,
             consents={p: bool(answer) for p, answer in consents.items() if p in purposes},
             terms_accepted=bool(values.get("terms_accepted")),
+            express_start=express_start,
             signup_key=(web and signup_rules.clean_text(values.get("signup_key"))) or False,
             ip=signup_rules.clean_text(values.get("ip")) or False,
         )
         return clean, errors
+
+    @api.model
+    def _signup_email_ok(self, email):
+        """An address mail can reach: one address, and a domain with a dot ("x@exemple" is not)."""
+        email = email.strip()
+        return bool(single_email_re.match(email) and tools.email_normalize(email))
+
+    # ------------------------------------------------------------
+    # Prices shown to consumers: TTC (taxes of the invoiced products)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _signup_prices(self, terms_list, partner=None, company=None):
+        """The monthly price of plans/options ``terms_list`` (records of ``depanssur.plan`` or
+        ``depanssur.option``) as the invoice will compute it: ``{"untaxed", "tax", "total",
+        "currency"}``, with the products' sale taxes of ``company`` mapped by the fiscal position
+        of ``partner`` (no tax under a chart without taxes: total = untaxed)."""
+        company = company or self.env.company
+        currency = company.currency_id
+        Position = self.env["account.fiscal.position"].sudo().with_company(company)
+        position = Position._get_fiscal_position(partner) if partner else Position
+        untaxed = total = 0.0
+        for terms in terms_list:
+            for record in terms:
+                product = record.sudo().product_id
+                taxes = product.taxes_id._filter_taxes_by_company(company)
+                if position:
+                    taxes = position.map_tax(taxes)
+                amounts = taxes.compute_all(
+                    record.monthly_price, currency=currency, product=product, partner=partner
+                )
+                untaxed += amounts["total_excluded"]
+                total += amounts["total_included"]
+        untaxed, total = currency.round(untaxed), currency.round(total)
+        return {
+            "untaxed": untaxed,
+            "tax": currency.round(total - untaxed),
+            "total": total,
+            "currency": currency,
+        }
+
+    @api.model
+    def _signup_price_total(self, terms, partner=None):
+        """The monthly price TTC of one plan or option."""
+        return self._signup_prices([terms], partner, terms.company_id or None)["total"]
+
+    @api.model
+    def _signup_subscription_prices(self, subscription):
+        """The current monthly price of ``subscription`` (plan + running options), TTC for its
+        invoiced client, as ``_signup_prices``."""
+        subscription = subscription.sudo()
+        # a subscription starting later (withdrawal period): its options of the first day
+        day = max(subscription._today(), subscription.date_start or subscription._today())
+        options = subscription.option_line_ids.filtered(
+            lambda line: line._is_active_on(day)
+        ).option_id
+        return self._signup_prices(
+            [subscription.plan_id, options],
+            subscription.partner_invoice_id or subscription.partner_id,
+            subscription.company_id,
+        )
 
     @api.model
     def _signup_check_access(self, channel, partner):
@@ -257,6 +332,8 @@ class DepanssurSignup(models.AbstractModel):
         else:
             body = self.env._("Sold on the phone by %(agent)s.", agent=self.env.user.name)
         subscription.message_post(body=body)
+        if clean["express_start"] is not None:
+            self._signup_record_express_start(subscription, clean, channel)
         if matches:
             self._signup_flag_duplicate(subscription, matches)
         if proven:
@@ -264,6 +341,57 @@ class DepanssurSignup(models.AbstractModel):
         else:
             self._signup_send_confirmation(subscription)
         return subscription
+
+    @api.model
+    def _signup_record_express_start(self, subscription, clean, channel):
+        """Record the answer to the express request like a consent, with its proof."""
+        if not clean["express_start"]:
+            subscription._message_log(
+                body=self.env._(
+                    "No request to start before the end of the withdrawal period: coverage "
+                    "cannot start before %(date)s.",
+                    date=subscription.date_start.strftime("%d/%m/%Y"),
+                )
+            )
+            return self.env["depanssur.consent"]
+        vals = {
+            "partner_id": subscription.partner_id.id,
+            "subscription_id": subscription.id,
+            "purpose": CONTRACT_PURPOSES[0][0],
+            "state": "given",
+            "source": channel,
+        }
+        if channel == "web_form":
+            vals.update(
+                ip_address=clean["ip"],
+                proof_text=f"{EXPRESS_START_TEXT} — case cochée ({subscription.name})",
+                user_id=self.env.ref("base.user_root").id,
+            )
+        else:
+            vals["proof_text"] = self.env._(
+                "%(text)s — requested on the phone to %(agent)s (%(subscription)s).",
+                text=EXPRESS_START_TEXT,
+                agent=self.env.user.name,
+                subscription=subscription.name,
+            )
+        return self.env["depanssur.consent"].create(vals)
+
+    @api.model
+    def _signup_express_start(self, subscription):
+        """Whether the client asked for coverage to start before the end of the withdrawal
+        period (a given ``express_start`` consent on this subscription)."""
+        return bool(
+            self.env["depanssur.consent"]
+            .sudo()
+            .search_count(
+                [
+                    ("subscription_id", "=", subscription.id),
+                    ("purpose", "=", "express_start"),
+                    ("state", "=", "given"),
+                ],
+                limit=1,
+            )
+        )
 
     @api.model
     def _signup_partner_vals(self, clean):
@@ -446,13 +574,16 @@ class DepanssurSignup(models.AbstractModel):
         if subscription.state != "draft":
             return False
         today = subscription._today()
-        if proof in ("email", "payment") and subscription.date_start < today:
-            # waiting periods count from the confirmation, for the plan and the options
-            lines = subscription.option_line_ids.filtered(
-                lambda line: line.date_start < today and not line.date_end
-            )
-            lines.write({"date_start": today})
-            subscription.write({"date_start": today})
+        if proof in ("email", "payment"):
+            # the contract is concluded now: waiting periods count from the confirmation (or
+            # from the end of the withdrawal period), for the plan and the options
+            start = signup_rules.earliest_start(today, self._signup_express_start(subscription))
+            if subscription.date_start < start:
+                lines = subscription.option_line_ids.filtered(
+                    lambda line: line.date_start < start and not line.date_end
+                )
+                lines.write({"date_start": start})
+                subscription.write({"date_start": start})
         subscription.action_confirm()
         subscription._invoice_due_periods(today)
         if proof == "email":

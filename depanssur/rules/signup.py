@@ -9,11 +9,31 @@ is for the model (Odoo's email and phone helpers, the database).
 API: ``clean_text(value) -> str``; ``ascii_int(value) -> int | None``; ``is_zip(value) -> bool``;
 ``check(values, required) -> {field: code}`` with the codes ``required``, ``too_long``,
 ``invalid_chars`` and ``zip``.
+
+The right of withdrawal (Code de la consommation, art. L221-18 and L221-25): a consumer who
+subscribes at a distance (web, phone) may withdraw within 14 days of the day the contract is
+concluded, without a reason. The service may start before that period ends only at the consumer's
+express request; otherwise nothing starts before the day after it ends (the 15th day).
+``withdrawal_deadline(concluded_on) -> date`` is the last day to withdraw;
+``earliest_start(concluded_on, express_request) -> date`` the first day coverage may run.
 """
 
 import re
+from datetime import timedelta
 
-__all__ = ["MAX_LENGTHS", "ZIP_FIELDS", "ascii_int", "check", "clean_text", "is_zip"]
+__all__ = [
+    "MAX_LENGTHS",
+    "WITHDRAWAL_DAYS",
+    "ZIP_FIELDS",
+    "ascii_int",
+    "check",
+    "clean_text",
+    "earliest_start",
+    "is_zip",
+    "withdrawal_deadline",
+]
+
+WITHDRAWAL_DAYS = 14  # Code de la consommation, art. L221-18
 
 # the longest answer accepted per field (an email address is at most 254 characters, RFC 5321)
 MAX_LENGTHS = {
@@ -71,3 +91,19 @@ def check(values, required):
         elif len(value) > limit:
             errors[name] = "too_long"
     return errors
+
+
+def withdrawal_deadline(concluded_on):
+    """The last day the consumer may withdraw from a contract concluded on ``concluded_on``."""
+    return concluded_on + timedelta(days=WITHDRAWAL_DAYS)
+
+
+def earliest_start(concluded_on, express_request):
+    """The first day the subscription (its waiting period, then its coverage) may start.
+
+    The day of the conclusion at the consumer's express request to start before the end of the
+    withdrawal period; else the day after that period ends (the 15th day after the conclusion).
+    """
+    if express_request:
+        return concluded_on
+    return withdrawal_deadline(concluded_on) + timedelta(days=1)

@@ -56,7 +56,7 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         )
         token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
         csrf2 = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
-        confirm = {"csrf_token": csrf2, "token": token}
+        confirm = {"csrf_token": csrf2, "token": token, "express_start": "on"}
         response = self.url_open("/abonnement/confirmer", data=confirm)
         self.assertEqual(response.status_code, 200, response.text[:500])
         self.assertIn("o_depanssur_signup_pending", response.text)
@@ -68,7 +68,9 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(subscription.state, "draft", "real once the email is confirmed")
         self.assertFalse(subscription.invoice_ids)
         self.assertEqual(subscription.option_line_ids.option_id, self.option_appliances)
-        consents = partner.depanssur_consent_ids
+        express = partner.depanssur_consent_ids.filtered(lambda c: c.purpose == "express_start")
+        self.assertEqual(express.subscription_id, subscription)
+        consents = partner.depanssur_consent_ids - express
         self.assertEqual(consents.mapped("purpose"), ["marketing_sms"], "only the ticked box")
         self.assertEqual((consents.source, consents.state), ("web_form", "given"))
         self.assertTrue(consents.ip_address and consents.proof_text)

@@ -3,10 +3,11 @@ session, a portal user, mail scanners following links; odd digits on every POST.
 
 import hashlib
 import hmac
+import json
 import re
 from unittest.mock import patch
 
-from odoo import tools
+from odoo import fields, tools
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.tests import HttpCase, tagged
 
@@ -393,3 +394,137 @@ class TestCreditNotePdfOddIds(HttpCase, DepanssurSubscriptionCase):
             with self.subTest(path=path):
                 response = self.url_open(f"/depanssur/credit_note/{path}/pdf")
                 self.assertEqual(response.status_code, 404)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalOnAPhone(HttpCase, DepanssurSubscriptionCase):
+    """The subscription page as a client meets it: one total due and one "Pay" action for the
+    open invoices, prices TTC, a page title."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal_partner = cls.user_portal.partner_id
+        cls.portal_partner.write(
+            {"street": "9 rue Ney", "zip": "69006", "city": "Lyon", "country_id": cls.fr.id}
+        )
+        vat20 = cls.env["account.tax"].create(
+            {
+                "name": "TVA 20 % (test)",
+                "amount": 20.0,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.plan_essentiel.product_id.taxes_id = vat20
+        cls.mine = cls._subscribe(cls, partner=cls.portal_partner, date_start="2026-01-01")
+        # three months invoiced, none paid
+        cls.mine._invoice_due_periods(fields.Date.to_date("2026-03-15"))
+        cls.other = cls._subscribe(cls, date_start="2026-01-01")
+        cls.other._invoice_due_periods(fields.Date.to_date("2026-02-15"))
+
+    def setUp(self):
+        super().setUp()
+        self.authenticate("dp_portal", "dp_portal")
+
+    def test_one_total_due_and_one_pay_action(self):
+        invoices = self.mine.invoice_ids
+        self.assertEqual(len(invoices), 3)
+        self.assertEqual(invoices.mapped("amount_total"), [11.88] * 3)
+        page = self.url_open(f"/my/subscriptions/{self.mine.id}")
+        self.assertEqual(page.status_code, 200)
+        self.assertEqual(page.text.count("o_depanssur_pay_all"), 1)
+        self.assertNotIn(">Payer<", page.text)
+        due = re.search(r"o_depanssur_amount_due.*?<strong[^>]*>(.*?)</strong>", page.text, re.S)
+        self.assertRegex(due.group(1), r"35[.,]64")
+        self.assertRegex(page.text, r"o_depanssur_monthly_price.*?11[.,]88", "the price TTC")
+        title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1).strip()
+        self.assertEqual(title, self.mine.name)
+        # one payment page for the three invoices, with Odoo's payment form
+        pay = self.url_open(f"/my/subscriptions/{self.mine.id}/pay")
+        self.assertEqual(pay.status_code, 200)
+        self.assertIn("o_portal_wrap", pay.text)
+        self.assertRegex(pay.text, r"35[.,]64")
+        # paid: no amount due any more, no button
+        for invoice in invoices:
+            self.env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({})._create_payments()
+        page = self.url_open(f"/my/subscriptions/{self.mine.id}")
+        self.assertNotIn("o_depanssur_pay_all", page.text)
+        self.assertEqual(
+            self.url_open(
+                f"/my/subscriptions/{self.mine.id}/pay", allow_redirects=False
+            ).status_code,
+            303,
+        )
+
+    def test_another_clients_invoices_cannot_be_paid_here(self):
+        self.assertEqual(self.url_open(f"/my/subscriptions/{self.other.id}/pay").status_code, 404)
+        transactions = self.env["payment.transaction"].search_count([])
+        body = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {"provider_id": 1, "payment_method_id": 1, "flow": "direct"},
+        }
+        answer = self.url_open(
+            f"/my/subscriptions/{self.other.id}/pay/transaction",
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(answer.status_code, 200)
+        self.assertIn("error", answer.json())
+        self.assertEqual(self.env["payment.transaction"].search_count([]), transactions)
+
+    def test_page_titles_are_set(self):
+        for url in (
+            "/my",
+            "/my/subscriptions",
+            "/my/consents",
+            f"/my/subscriptions/{self.mine.id}",
+        ):
+            with self.subTest(url):
+                page = self.url_open(url)
+                self.assertEqual(page.status_code, 200)
+                title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1).strip()
+                self.assertNotEqual(title, "Odoo")
+
+
+@tagged("post_install", "-at_install")
+class TestPagesOnAPhone(HttpCase, DepanssurSubscriptionCase):
+    """In a 390×844 browser, the sign-up and the portal pages never scroll sideways."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        partner = cls.user_portal.partner_id
+        partner.write({"street": "9 rue Ney", "zip": "69006", "city": "Lyon"})
+        cls.mine = cls._subscribe(cls, partner=partner, date_start="2026-01-01")
+        cls.mine._invoice_due_periods(fields.Date.to_date("2026-03-15"))
+
+    def _check_width(self, url, login=None):
+        code = """
+            const width = document.documentElement.scrollWidth;
+            if (width > 390) {
+                console.error(`${location.pathname} is ${width} px wide on a 390 px screen`);
+            } else {
+                console.log("test successful");
+            }
+        """
+        self.browser_js(url, code, ready="document.readyState === 'complete'", login=login)
+
+    def test_pages_fit_a_390_px_screen(self):
+        self._check_width("/abonnement")
+        self._check_width("/abonnement/retractation")
+        for url in (
+            "/my",
+            "/my/subscriptions",
+            f"/my/subscriptions/{self.mine.id}",
+            "/my/consents",
+        ):
+            with self.subTest(url):
+                self._check_width(url, login="dp_portal")

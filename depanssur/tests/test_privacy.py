@@ -75,7 +75,11 @@ class TestErasure(HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(response.status_code, 200)
         token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
-        response = self.url_open("/abonnement/confirmer", data={"csrf_token": csrf, "token": token})
+        # coverage asked to start at once (else it waits for the end of the withdrawal period)
+        response = self.url_open(
+            "/abonnement/confirmer",
+            data={"csrf_token": csrf, "token": token, "express_start": "on"},
+        )
         self.assertEqual(response.status_code, 200)
         return self.env["res.partner"].search([("email", "=", EMAIL)])
 

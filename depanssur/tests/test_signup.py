@@ -2,18 +2,22 @@
 form page opens, the CSRF token read from the page as a browser would), and the phone sale through
 the same model method."""
 
+import html
 import json
 import re
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError
+from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
-from .common import DepanssurSubscriptionCase
+from ..models.depanssur_signup import EXPRESS_START_TEXT
+from .common import DepanssurSubscriptionCase, activate_french
 
 LINK = re.compile(r"/abonnement/valider/(\d+)\?token=([0-9a-f]+)")
 
@@ -54,8 +58,9 @@ class SignupClientMixin:
         data.update(overrides)
         return {name: value for name, value in data.items() if value is not None}
 
-    def _sign_up(self, **overrides):
-        """Form → summary → confirmation; returns the last response."""
+    def _sign_up(self, express_start="on", **overrides):
+        """Form → summary → confirmation (asking, by default, for coverage to start before the
+        end of the withdrawal period); returns the last response."""
         csrf, key = self._form()
         summary = self.url_open(
             "/abonnement/recapitulatif", data=self._answers(csrf, key, **overrides)
@@ -66,9 +71,10 @@ class SignupClientMixin:
             re.findall(r'invalid-feedback d-block">([^<]*)', summary.text),
         )
         token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
-        return self.url_open(
-            "/abonnement/confirmer", data={"csrf_token": self._csrf(summary.text), "token": token}
-        )
+        data = {"csrf_token": self._csrf(summary.text), "token": token}
+        if express_start:
+            data["express_start"] = express_start
+        return self.url_open("/abonnement/confirmer", data=data)
 
     def _signup_of(self, email):
         partner = self.env["res.partner"].search(
@@ -85,6 +91,11 @@ class SignupClientMixin:
         self.assertEqual(len(links), 1, "one confirmation email with its link")
         self.assertEqual(int(links[0].group(1)), subscription.id)
         return f"/abonnement/valider/{subscription.id}", links[0].group(2)
+
+    def _marketing(self, partner):
+        """The partner's consents to marketing (not the contract requests)."""
+        purposes = [purpose for purpose, _label in CONSENT_PURPOSES]
+        return partner.depanssur_consent_ids.filtered(lambda c: c.purpose in purposes)
 
     def _moves(self, subscription):
         return self.env["account.move"].search(
@@ -199,7 +210,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         self.assertFalse(self._moves(subscription), "no accounting document before confirmation")
         self._assert_flagged(subscription, self.client)
         self.assertEqual(partner.consent_marketing_email, "given")
-        self.assertEqual(partner.depanssur_consent_ids.mapped("state"), ["given"])
+        self.assertEqual(self._marketing(partner).mapped("state"), ["given"])
 
     def test_portal_user_mobile_changes_nothing_of_theirs(self):
         before = self._snapshot(self.portal_partner)
@@ -239,9 +250,9 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
     def test_unticked_boxes_record_nothing(self):
         self._sign_up(email="nobox@example.fr")
         partner = self._signup_of("nobox@example.fr").partner_id
-        self.assertFalse(partner.depanssur_consent_ids, "unticked means not given, not withdrawn")
+        self.assertFalse(self._marketing(partner), "unticked means not given, not withdrawn")
         self._sign_up(email="onebox@example.fr", consent_phone_canvassing="on")
-        consent = self._signup_of("onebox@example.fr").partner_id.depanssur_consent_ids
+        consent = self._marketing(self._signup_of("onebox@example.fr").partner_id)
         self.assertEqual((consent.purpose, consent.state), ("phone_canvassing", "given"))
         self.assertEqual((consent.source, consent.ip_address), ("web_form", "127.0.0.1"))
         self.assertIn("case cochée", consent.proof_text)
@@ -418,7 +429,8 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(summary.status_code, 200)
         token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
         response = self.url_open(
-            "/abonnement/confirmer", data={"csrf_token": self._csrf(summary.text), "token": token}
+            "/abonnement/confirmer",
+            data={"csrf_token": self._csrf(summary.text), "token": token, "express_start": "on"},
         )
         self.assertEqual(response.status_code, 200)
         subscription = self.env["depanssur.subscription"].search(
@@ -467,6 +479,244 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
             Signup.with_user(self.user_portal)._signup({}, "web_form", partner=self.client)
         with self.assertRaises(AccessError):
             Signup.with_user(self.user_portal)._signup({}, "phone")
+
+
+@tagged("post_install", "-at_install")
+class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
+    """What French consumer law asks of the web sign-up: prices TTC, the 14-day right of
+    withdrawal with the express request to start before it ends; and a form usable on a phone."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vat20 = cls.env["account.tax"].create(
+            {
+                "name": "TVA 20 % (test)",
+                "amount": 20.0,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "company_id": cls.company.id,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.env["ir.config_parameter"].set_param("depanssur.signup_rate_limit", "1000")
+
+    def _tax_the_products(self):
+        products = self.plan_essentiel.product_id | self.option_appliances.product_id
+        products.write({"taxes_id": [Command.set(self.vat20.ids)]})
+
+    def _summary(self, **overrides):
+        csrf, key = self._form()
+        return self.url_open(
+            "/abonnement/recapitulatif", data=self._answers(csrf, key, **overrides)
+        )
+
+    def _cell(self, html, css_class):
+        """The text of the summary cell with ``css_class`` (an amount), spaces normalised."""
+        match = re.search(rf'class="{css_class}"[^>]*>(.*?)</td>', html, re.S)
+        self.assertTrue(match, css_class)
+        return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).replace("\xa0", " ").split())
+
+    def test_prices_are_shown_ttc_with_a_20_percent_tax(self):
+        self._tax_the_products()
+        form = self.url_open("/abonnement").text
+        # 9.90 HT → 11.88 TTC, 4.90 HT → 5.88 TTC, in the page's language (, or .)
+        self.assertRegex(form, r"11[.,]88")
+        self.assertRegex(form, r"5[.,]88")
+        self.assertNotRegex(form, r"9[.,]90")
+        summary = self._summary()
+        self.assertEqual(summary.status_code, 200)
+        self.assertRegex(self._cell(summary.text, "o_depanssur_untaxed"), r"14[.,]80")
+        self.assertRegex(self._cell(summary.text, "o_depanssur_tax"), r"2[.,]96")
+        self.assertRegex(self._cell(summary.text, "o_depanssur_total"), r"17[.,]76")
+        # what the summary announced is what the first invoice charges
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        path, token = self._confirm_link(subscription)
+        page = self.url_open(f"{path}?token={token}")
+        done = self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.assertEqual(done.status_code, 200)
+        self.assertRegex(done.text, r"17[.,]76")
+        invoice = self._moves(subscription)
+        self.assertEqual((invoice.amount_untaxed, invoice.amount_total), (14.80, 17.76))
+        prices = self.env["depanssur.signup"]._signup_subscription_prices(subscription)
+        self.assertEqual((prices["untaxed"], prices["tax"], prices["total"]), (14.80, 2.96, 17.76))
+
+    def test_french_client_emails_say_ttc(self):
+        activate_french(self.env)
+        self._tax_the_products()
+        self._sign_up()
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        self.assertEqual(subscription.partner_id.lang, "fr_FR")
+        path, token = self._confirm_link(subscription)
+        page = self.url_open(f"{path}?token={token}")
+        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        welcome = subscription.message_ids.filtered(lambda m: "Bienvenue" in (m.subject or ""))
+        self.assertEqual(len(welcome), 1)
+        self.assertIn("17,76", welcome.body)
+        self.assertIn("TTC", welcome.body)
+        self.assertNotIn(" HT", welcome.body)
+
+    def test_without_tax_ttc_is_ht(self):
+        summary = self._summary()
+        self.assertEqual(summary.status_code, 200)
+        for css_class in ("o_depanssur_untaxed", "o_depanssur_total"):
+            self.assertRegex(self._cell(summary.text, css_class), r"14[.,]80")
+        self.assertRegex(self._cell(summary.text, "o_depanssur_tax"), r"0[.,]00")
+
+    def test_withdrawal_information_and_express_request_recorded_with_its_proof(self):
+        summary = self._summary()
+        self.assertIn("o_depanssur_withdrawal", summary.text)
+        self.assertIn('href="/abonnement/retractation"', summary.text)
+        self.assertIn('name="express_start"', summary.text)
+        self.assertNotIn('name="express_start" checked', summary.text, "never ticked in advance")
+        model_form = self.url_open("/abonnement/retractation")
+        self.assertEqual(model_form.status_code, 200)
+        self.assertIn("o_depanssur_withdrawal_form", model_form.text)
+        self.assertIn(self.company.name, model_form.text)
+        response = self._sign_up(express_start="on")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_depanssur_next_steps", response.text)
+        self.assertIn("/abonnement/retractation", response.text)
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        consent = subscription.partner_id.depanssur_consent_ids.filtered(
+            lambda c: c.purpose == "express_start"
+        )
+        self.assertEqual(len(consent), 1)
+        self.assertEqual(
+            (consent.state, consent.source, consent.ip_address, consent.subscription_id),
+            ("given", "web_form", "127.0.0.1", subscription),
+        )
+        self.assertIn(EXPRESS_START_TEXT, consent.proof_text)
+        self.assertTrue(consent.date)
+        self.assertTrue(self.env["depanssur.signup"]._signup_express_start(subscription))
+        path, token = self._confirm_link(subscription)
+        page = self.url_open(f"{path}?token={token}")
+        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        today = fields.Date.context_today(subscription)
+        self.assertEqual((subscription.state, subscription.date_start), ("carence", today))
+        self.assertEqual(len(self._moves(subscription)), 1, "invoiced from today")
+
+    def test_without_express_request_coverage_waits_for_day_15(self):
+        today = fields.Date.context_today(self.env["depanssur.signup"])
+        summary = self._summary()
+        later = (today + timedelta(days=15)).strftime("%d/%m/%Y")
+        self.assertIn(later, summary.text)
+        response = self._sign_up(express_start=None)
+        self.assertEqual(response.status_code, 200)
+        subscription = self._signup_of("elodie.garnier@example.fr")
+        self.assertFalse(
+            subscription.partner_id.depanssur_consent_ids.filtered(
+                lambda c: c.purpose == "express_start"
+            )
+        )
+        self.assertFalse(self.env["depanssur.signup"]._signup_express_start(subscription))
+        self.assertEqual(subscription.date_start, today + timedelta(days=15))
+        path, token = self._confirm_link(subscription)
+        page = self.url_open(f"{path}?token={token}")
+        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.assertEqual(subscription.state, "carence")
+        self.assertEqual(subscription.date_start, today + timedelta(days=15))
+        self.assertEqual(subscription.option_line_ids.date_start, today + timedelta(days=15))
+        self.assertEqual(
+            subscription.carence_end_date,
+            today + timedelta(days=15 + self.plan_essentiel.carence_days),
+        )
+        self.assertFalse(self._moves(subscription), "nothing invoiced inside the withdrawal period")
+
+    def test_express_request_on_the_phone(self):
+        Signup = self.env["depanssur.signup"].with_user(self.user_agent)
+        values = {
+            "plan_id": str(self.plan_essentiel.id),
+            "last_name": "Haddad",
+            "street": "3 rue Royale",
+            "zip": "69001",
+            "city": "Lyon",
+            "terms_accepted": True,
+        }
+        today = fields.Date.context_today(Signup)
+        waiting = Signup._signup(dict(values, express_start=False), "phone")
+        self.assertEqual(waiting.date_start, today + timedelta(days=15))
+        at_once = Signup._signup(dict(values, last_name="Morel", express_start=True), "phone")
+        self.assertEqual(at_once.date_start, today)
+        consent = at_once.partner_id.depanssur_consent_ids
+        self.assertEqual((consent.purpose, consent.user_id), ("express_start", self.user_agent))
+        # an agent's chosen start is kept when the question is not asked
+        chosen = Signup._signup(dict(values, last_name="Roux", date_start="2030-05-01"), "phone")
+        self.assertEqual(str(chosen.date_start), "2030-05-01")
+
+    def test_each_empty_field_answers_its_field_error(self):
+        messages = self.env["depanssur.signup"]._signup_messages("web_form")
+        cases = {
+            name: ({name: ""}, name)
+            for name in (
+                "plan_id",
+                "civility",
+                "first_name",
+                "last_name",
+                "email",
+                "mobile",
+                "street",
+                "zip",
+                "city",
+            )
+        }
+        cases["terms"] = ({"terms": None}, "terms")
+        for billing in ("billing_street", "billing_zip", "billing_city"):
+            answers = {
+                "billing_different": "on",
+                "billing_street": "2 allée Vrillonnette",
+                "billing_zip": "69007",
+                "billing_city": "Lyon",
+            }
+            answers[billing] = ""
+            cases[billing] = (answers, "billing")
+        for label, (overrides, key) in cases.items():
+            with self.subTest(label):
+                response = self._summary(**overrides)
+                self.assertEqual(response.status_code, 400, label)
+                feedback = re.findall(r'invalid-feedback d-block">([^<]*)<', response.text)
+                self.assertIn(html.escape(messages[key], quote=False), feedback, label)
+        # nothing to confirm: still a form error, not a 500
+        response = self.url_open("/abonnement/confirmer", data={"csrf_token": self._form()[0]})
+        self.assertEqual(response.status_code, 400)
+
+    def test_email_needs_a_domain_with_a_dot(self):
+        message = self.env["depanssur.signup"]._signup_messages("web_form")["email"]
+        for bad in (
+            "x@exemple",
+            "x@exemple.",
+            "x@.fr",
+            "x",
+            "a@b@c.fr",
+            "x @exemple.fr",
+            "x@exemple.f",
+        ):
+            with self.subTest(bad):
+                response = self._summary(email=bad)
+                self.assertEqual(response.status_code, 400, bad)
+                self.assertIn(html.escape(message, quote=False), response.text)
+        self.assertEqual(self._summary(email="x@exemple.fr").status_code, 200)
+        self.assertEqual(self._summary(email=" Elodie.G+abo@Exemple.FR ").status_code, 200)
+
+    def test_form_fits_a_phone_keyboard(self):
+        form = self.url_open("/abonnement").text
+
+        def tag(name):
+            return re.search(rf'<input [^>]*name="{name}"[^>]*>', form).group(0)
+
+        self.assertIn('inputmode="numeric"', tag("zip"))
+        self.assertIn('autocomplete="postal-code"', tag("zip"))
+        self.assertIn('inputmode="numeric"', tag("billing_zip"))
+        self.assertIn('type="tel"', tag("mobile"))
+        self.assertIn('type="email"', tag("email"))
+        # the billing address only on demand
+        billing = re.search(r'<div id="o_depanssur_billing_fields" class="([^"]+)"', form).group(1)
+        self.assertIn("collapse", billing.split())
+        self.assertNotIn("show", billing.split())
+        self.assertIn('data-bs-target="#o_depanssur_billing_fields"', tag("billing_different"))
 
 
 @tagged("post_install", "-at_install")
