@@ -5,11 +5,11 @@
 
 Screens: the client form, a subscription, the manager's dashboard (its charts drawn) and the KPI
 snapshots (back office, as admin, in French), the public sign-up walked through end to end on a
-phone-sized viewport (form, summary with the right of withdrawal, confirmation), and the customer portal of a subscriber with unpaid invoices on the
-same 390×844 phone (home, subscriptions, a subscription, consents): a page wider than the screen
-(sideways scrolling) is reported and makes the script exit non-zero. Uses Chromium's DevTools
-protocol directly (websocket-client); any JavaScript error printed by a page is reported and makes
-the script exit non-zero.
+phone-sized viewport (form, summary with the right of withdrawal, confirmation), and the customer
+portal of a subscriber with unpaid invoices on the same 390×844 phone (home, subscriptions, a
+subscription, consents): a page wider than the screen (sideways scrolling) is reported and makes
+the script exit non-zero. Uses Chromium's DevTools protocol directly (websocket-client); any
+JavaScript error printed by a page is reported and makes the script exit non-zero.
 """
 
 import argparse
