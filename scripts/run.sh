@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start Odoo with depanssur and its demo data on a private PostgreSQL cluster (.pgdata/).
 # Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh). The first run creates
-# the database (demo data, French loaded, the admin user in French); a second run reuses it.
+# the database (demo data, French loaded, the admin user in French, a sample year of clients);
+# a second run reuses it.
 # DEPANSSUR_DB, DEPANSSUR_HTTP_PORT and DEPANSSUR_PGPORT override; DEPANSSUR_UPDATE=1 upgrades.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +25,14 @@ if ! db_exists "$db"; then
         || stage_fail database "setting the admin user's language (log: .odoo-install.log)"
 env.ref("base.user_admin").lang = "fr_FR"
 env.ref("base.main_partner").lang = "fr_FR"
+env.cr.commit()
+PY
+    # A book that tells a year: ~300 fictitious clients over the last 18 months, played through
+    # the product's own methods, so that the dashboard and the analyses show curves at once.
+    stage database "generating a sample year (about 300 clients over 18 months)"
+    odoo_cmd shell -d "$db" --no-http --log-level=warn >>"$ROOT/.odoo-install.log" 2>&1 <<'PY' \
+        || stage_fail database "generating the sample year (log: .odoo-install.log)"
+env["depanssur.sample.year"]._generate()
 env.cr.commit()
 PY
 elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then

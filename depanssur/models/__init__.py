@@ -13,6 +13,7 @@ from . import (
     depanssur_kpi,
     depanssur_option,
     depanssur_plan,
+    depanssur_sample_year,
     depanssur_signup,
     depanssur_signup_attempt,
     depanssur_subscription,

@@ -11,6 +11,7 @@ from . import (
     test_partner,
     test_portal,
     test_privacy,
+    test_sample_year,
     test_security,
     test_signup,
     test_subscription,
