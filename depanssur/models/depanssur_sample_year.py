@@ -201,7 +201,7 @@ class _Player:
 
     def _max_id(self, model):
         Model = self.env[model].with_context(active_test=False)
-        return Model.search([], order="id desc", limit=1).id
+        return Model.search([], order="id desc", limit=1).id or 0
 
     def _cancel_outgoing(self, mail_start, sms_start):
         """The fictitious clients get no email nor SMS: what was queued for them is cancelled
