@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start Odoo with depanssur and its demo data on a private PostgreSQL cluster (.pgdata/).
 # Provisions Odoo 19.0 first when no Python imports it (scripts/provision.sh). The first run creates
-# the database (demo data, French loaded, the admin user in French); a second run reuses it.
+# the database (demo data, French loaded, the admin user in French, a sample year of clients);
+# a second run reuses it.
 # DEPANSSUR_DB, DEPANSSUR_HTTP_PORT and DEPANSSUR_PGPORT override; DEPANSSUR_UPDATE=1 upgrades.
 # Odoo runs multi-process with queue_job's runner and DEPANSSUR_JOB_WORKERS (2) job workers.
 set -euo pipefail
@@ -28,6 +29,14 @@ for xmlid in ("base.user_admin", "base.user_root", "depanssur.user_demo_agent",
               "depanssur.user_demo_accounting", "depanssur.user_demo_manager"):
     env.ref(xmlid).write({"lang": "fr_FR", "tz": "Europe/Paris"})
 env.ref("base.main_partner").lang = "fr_FR"
+env.cr.commit()
+PY
+    # A book that tells a year: ~300 fictitious clients over the last 18 months, played through
+    # the product's own methods, so that the dashboard and the analyses show curves at once.
+    stage database "generating a sample year (about 300 clients over 18 months)"
+    odoo_cmd shell -d "$db" --no-http --log-level=warn >>"$ROOT/.odoo-install.log" 2>&1 <<'PY' \
+        || stage_fail database "generating the sample year (log: .odoo-install.log)"
+env["depanssur.sample.year"]._generate()
 env.cr.commit()
 PY
 elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then

@@ -19,6 +19,7 @@ from . import (
     depanssur_kpi,
     depanssur_option,
     depanssur_plan,
+    depanssur_sample_year,
     depanssur_sepa_return,
     depanssur_signup,
     depanssur_signup_attempt,

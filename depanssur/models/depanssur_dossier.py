@@ -337,8 +337,9 @@ class DepanssurDossier(models.Model):
         self.ensure_one()
         return f"{self.get_base_url()}/depanssur/nps/{self.id}?token={self._nps_token()}"
 
-    def _nps_answer(self, score, comment=None):
+    def _nps_answer(self, score, comment=None, answered_at=None):
         """Record the client's answer once; returns False when an answer was already there.
+        ``answered_at`` (default: now) dates an answer received earlier (the sample year).
 
         The row is locked first: a simultaneous second answer waits, then fails to serialize and
         Odoo replays its request, which finds the first answer.
@@ -356,7 +357,7 @@ class DepanssurDossier(models.Model):
                 "nps_score": score,
                 "nps_comment": CONTROL_CHARS.sub("", comment or "").strip()[:NPS_COMMENT_MAX]
                 or False,
-                "nps_date": fields.Datetime.now(),
+                "nps_date": answered_at or fields.Datetime.now(),
             }
         )
         return True

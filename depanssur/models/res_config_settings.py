@@ -43,3 +43,8 @@ class ResConfigSettings(models.TransientModel):
     depanssur_portal_responsible_id = fields.Many2one(
         related="company_id.depanssur_portal_responsible_id", readonly=False
     )
+
+    def action_depanssur_generate_sample_year(self):
+        """Settings > Depanssur > Demonstration: the sample year (administrators, demo
+        databases only: checked by the generator)."""
+        return self.env["depanssur.sample.year"].action_generate()

@@ -15,6 +15,7 @@ from . import (
     test_partner,
     test_portal,
     test_privacy,
+    test_sample_year,
     test_security,
     test_sepa,
     test_signup,
