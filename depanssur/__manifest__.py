@@ -17,6 +17,7 @@
         "account",
         "portal",
         "payment",
+        "l10n_fr_account",
     ],
     "external_dependencies": {
         "python": ["phonenumbers", "reportlab", "requests", "jsonschema"],
@@ -42,6 +43,7 @@
         "views/depanssur_dunning_views.xml",
         "views/depanssur_reporting_views.xml",
         "views/res_partner_views.xml",
+        "views/res_company_views.xml",
         "views/res_partner_privacy_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
@@ -49,6 +51,7 @@
         "views/portal_templates.xml",
     ],
     "demo": [
+        "demo/res_company_demo.xml",
         "demo/res_partner_demo.xml",
         "demo/depanssur_plan_demo.xml",
         "demo/res_users_demo.xml",

@@ -1,4 +1,5 @@
 from . import (
+    account_journal,
     account_move,
     depanssur_abstract_notify,  # the notification mixin, before the models using it
     depanssur_abstract_workflow,
@@ -19,6 +20,7 @@ from . import (
     depanssur_subscription_line,
     depanssur_webhook_event,
     depanssur_webhook_secret,
+    ir_actions_report,
     res_company,
     res_config_settings,
     res_partner,

@@ -1,6 +1,7 @@
 from . import (
     test_concurrency,
     test_credit_note,
+    test_credit_note_fr,
     test_cron_runner,
     test_dossier,
     test_dunning,
