@@ -433,36 +433,35 @@ class DepanssurCreditNote(models.Model):
 
     def _pdf_labels(self):
         """The printed words in the current language (see rules.credit_note_pdf.LABELS)."""
-        _ = self.env._
         return {
-            "title": _("CREDIT NOTE"),
-            "number": _("No."),
-            "date": _("Date:"),
-            "origin": _("Credit note on invoice %(number)s of %(date)s"),
-            "no_origin": _("Commercial credit note, without an original invoice"),
-            "reason": _("Reason:"),
-            "client": _("CLIENT"),
-            "siren": _("SIREN/SIRET:"),
-            "vat": _("VAT number:"),
-            "phone": _("Phone:"),
-            "capital": _("%(form)s with a share capital of %(capital)s"),
-            "description": _("Description"),
-            "quantity": _("Qty"),
-            "unit_price": _("Unit price excl. VAT"),
-            "vat_rate": _("VAT rate"),
-            "untaxed": _("Amount excl. VAT"),
-            "tax": _("VAT"),
-            "summary_rate": _("VAT rate"),
-            "summary_base": _("Base excl. VAT"),
-            "summary_tax": _("VAT"),
-            "total_untaxed": _("Total excl. VAT"),
-            "total_tax": _("Total VAT"),
-            "total": _("Credit note total incl. VAT"),
-            "notice": _(
+            "title": self.env._("CREDIT NOTE"),
+            "number": self.env._("No."),
+            "date": self.env._("Date:"),
+            "origin": self.env._("Credit note on invoice %(number)s of %(date)s"),
+            "no_origin": self.env._("Commercial credit note, without an original invoice"),
+            "reason": self.env._("Reason:"),
+            "client": self.env._("CLIENT"),
+            "siren": self.env._("SIREN/SIRET:"),
+            "vat": self.env._("VAT number:"),
+            "phone": self.env._("Phone:"),
+            "capital": self.env._("%(form)s with a share capital of %(capital)s"),
+            "description": self.env._("Description"),
+            "quantity": self.env._("Qty"),
+            "unit_price": self.env._("Unit price excl. VAT"),
+            "vat_rate": self.env._("VAT rate"),
+            "untaxed": self.env._("Amount excl. VAT"),
+            "tax": self.env._("VAT"),
+            "summary_rate": self.env._("VAT rate"),
+            "summary_base": self.env._("Base excl. VAT"),
+            "summary_tax": self.env._("VAT"),
+            "total_untaxed": self.env._("Total excl. VAT"),
+            "total_tax": self.env._("Total VAT"),
+            "total": self.env._("Credit note total incl. VAT"),
+            "notice": self.env._(
                 "This credit note is deducted from the amounts you owe, or refunded to you if "
                 "they are already paid."
             ),
-            "page": _("Page %(page)s / %(total)s"),
+            "page": self.env._("Page %(page)s / %(total)s"),
         }
 
     def _render_pdf(self):

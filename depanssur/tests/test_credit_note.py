@@ -217,7 +217,9 @@ class TestCreditNoteLanguage(CreditNoteCommon):
         self.client.lang = "fr_FR"
         note, text = self._issue_as("en_US")
         self.assertIn("Motif : Erreur de facturation", text)
+        self.assertIn("FACTURE D'AVOIR", text)
         self.assertNotIn("Billing error", text)
+        self.assertNotIn("CREDIT NOTE", text)
         self.assertEqual(note.move_id.ref, "Erreur de facturation")
 
     def test_english_client_french_caller(self):
@@ -225,7 +227,8 @@ class TestCreditNoteLanguage(CreditNoteCommon):
         note, text = self._issue_as("fr_FR")
         self.assertIn("Reason: Billing error", text)
         self.assertIn("CREDIT NOTE", text)
-        self.assertNotIn("Erreur de facturation", text)
+        self.assertNotIn("Reason: Erreur de facturation", text)
+        self.assertNotIn("Motif", text)
         self.assertNotIn("FACTURE D'AVOIR", text)
         self.assertEqual(note.move_id.ref, "Billing error")
 
