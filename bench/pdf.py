@@ -24,7 +24,13 @@ from depanssur.rules import credit_note_pdf as pdf
 
 def document(index=1):
     seller = pdf.Party(
-        "Depanssur SAS", ["10 quai Perrache", "69002 Lyon"], "912 345 678 00021", "FR12912345678"
+        "Depanssur SAS",
+        ["10 quai Perrache", "69002 Lyon"],
+        "91234567500017",
+        "FR65912345675",
+        legal_form="SAS",
+        capital="50 000,00 €",
+        rcs="RCS Lyon 912 345 675",
     )
     client = pdf.Party(f"Mme Hélène Lefèvre {index}", ["3 place Bellecour", "69002 Lyon"])
     lines = [
@@ -57,6 +63,9 @@ def document(index=1):
         Decimal("9.90"),
         Decimal("1.98"),
         Decimal("11.88"),
+        legal_footer=pdf.html_to_text(
+            "<p>Depanssur SAS &amp; Cie — contact@depanssur.example.fr</p><p>IBAN FR76 3000</p>"
+        ),
     )
 
 
@@ -85,7 +94,9 @@ def main():
         if Report.get_wkhtmltopdf_state() != "ok":
             out("wkhtmltopdf not available: no Odoo baseline")
             return 0
-        partner = env["res.partner"].search([("email", "like", "@bench.example")], limit=1)
+        partner = env["res.partner"].search([("email", "like", "@bench.example")], limit=1) or env[
+            "res.partner"
+        ].create({"name": "Bench client"})  # rolled back
         invoice = env["account.move"].create(
             {
                 "move_type": "out_invoice",

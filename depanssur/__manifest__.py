@@ -20,6 +20,7 @@
         "queue_job",
         "account_banking_sepa_direct_debit",
         "account_payment",
+        "l10n_fr_account",
     ],
     "external_dependencies": {
         "python": ["phonenumbers", "reportlab", "requests", "jsonschema"],
@@ -49,6 +50,7 @@
         "views/depanssur_dunning_views.xml",
         "views/depanssur_reporting_views.xml",
         "views/res_partner_views.xml",
+        "views/res_company_views.xml",
         "views/res_partner_privacy_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
@@ -59,6 +61,7 @@
         "views/depanssur_sepa_templates.xml",
     ],
     "demo": [
+        "demo/res_company_demo.xml",
         "demo/res_partner_demo.xml",
         "demo/depanssur_plan_demo.xml",
         "demo/res_users_demo.xml",

@@ -1,5 +1,6 @@
 from . import (
     account_banking_mandate,
+    account_journal,
     account_move,
     account_payment_order,
     depanssur_abstract_notify,  # the notification mixin, before the models using it
@@ -29,6 +30,7 @@ from . import (
     depanssur_subscription_payment,
     depanssur_webhook_event,
     depanssur_webhook_secret,
+    ir_actions_report,
     queue_job,
     res_company,
     res_config_settings,

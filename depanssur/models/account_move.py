@@ -1,6 +1,8 @@
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from .account_journal import AVOIR_PREFIX
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -116,3 +118,55 @@ class AccountMove(models.Model):
                 lambda line: line.order_id.state in ("draft", "open", "generated")
             )
         )
+
+    # A Depanssur credit note is its posted refund: one number, one PDF
+    # ------------------------------------------------------------
+
+    def _depanssur_avoir_numbered(self):
+        self.ensure_one()
+        return self.move_type == "out_refund" and self.journal_id.depanssur_avoir_numbering
+
+    def _get_starting_sequence(self):
+        """AV/<year>/00000 for the credit notes of a journal numbered so (else Odoo's R<code>)."""
+        starting_sequence = super()._get_starting_sequence()
+        if self._depanssur_avoir_numbered():
+            # "RINV/2026/00000" -> "AV/2026/00000"
+            return AVOIR_PREFIX + starting_sequence[starting_sequence.index("/") :]
+        return starting_sequence
+
+    def _get_last_sequence_domain(self, relaxed=False):
+        """Continue the AV/ numbering only (a journal numbered so later keeps its older R… credit
+        notes out of it)."""
+        where_string, param = super()._get_last_sequence_domain(relaxed=relaxed)
+        if self._depanssur_avoir_numbered():
+            where_string += " AND sequence_prefix LIKE %(depanssur_avoir_prefix)s "
+            param["depanssur_avoir_prefix"] = f"{AVOIR_PREFIX}/%"
+        return where_string, param
+
+    def _depanssur_is_credit_note_document(self):
+        """Whether this move's document is a Depanssur credit note's legal PDF."""
+        self.ensure_one()
+        note = self.sudo().depanssur_credit_note_id
+        return (
+            self.move_type == "out_refund"
+            and self.state == "posted"
+            and note.state in ("issued", "refunded")
+            and note.name == self.name
+        )
+
+    def _depanssur_credit_note_pdf(self):
+        """The legal PDF of the Depanssur credit note this move is (the stored one once issued)."""
+        self.ensure_one()
+        note = self.sudo().depanssur_credit_note_id
+        attachment = note.pdf_attachment_id or self.sudo().invoice_pdf_report_id
+        return attachment.raw if attachment else note._render_pdf()
+
+    def _get_report_base_filename(self):
+        if len(self) == 1 and self._depanssur_is_credit_note_document():
+            return self.sudo().depanssur_credit_note_id._pdf_filename().removesuffix(".pdf")
+        return super()._get_report_base_filename()
+
+    def _get_invoice_report_filename(self, extension="pdf", report=None):
+        if self._depanssur_is_credit_note_document():
+            return f"{self._get_report_base_filename()}.{extension}"
+        return super()._get_invoice_report_filename(extension=extension, report=report)

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.fields import Command
 
 
 class DepanssurCoverageMixin(models.AbstractModel):
@@ -72,13 +73,16 @@ class DepanssurCoverageMixin(models.AbstractModel):
                 price = vals.pop("monthly_price", 0.0)
                 if price < 0:
                     raise ValidationError(self.env._("The price cannot be negative."))
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 product = self.env["product.product"].create(
                     {
                         "name": vals.get("name") or self.env._("Subscription"),
                         "type": "service",
-                        "list_price": price,
+                        "list_price": price,  # stored excl. VAT
                         "sale_ok": True,
                         "purchase_ok": False,
+                        # the company's sale tax (TVA 20 % under the French chart)
+                        "taxes_id": [Command.set(company.account_sale_tax_id.ids)],
                     }
                 )
                 vals["product_id"] = product.id

@@ -297,21 +297,19 @@ class DepanssurCreditNote(models.Model):
         return True
 
     def action_issue(self):
-        """Number (gapless), post the accounting credit note, reconcile, PDF, email."""
+        """Post the accounting credit note (its number, AV/<year>/<n>, is the credit note's:
+        the gapless refund numbering of the sales journal), reconcile, PDF, email."""
         self._check_accounting()
         self._check_amounts()
         for note in self:
             if note.state != "approved":
                 note._change_state("issued")  # raises the proper transition error
-            sequence_date = fields.Date.context_today(self)
-            number = (
-                self.env["ir.sequence"]
-                .with_company(note.company_id)
-                .next_by_code("depanssur.credit.note", sequence_date=sequence_date)
+        self.company_id._depanssur_check_legal_mentions()
+        for note in self:
+            move = note.sudo()._create_accounting_move(fields.Date.context_today(self))
+            note._change_state(
+                "issued", name=move.name, issue_date=move.invoice_date, move_id=move.id
             )
-            note._change_state("issued", name=number, issue_date=sequence_date)
-            move = note.sudo()._create_accounting_move()
-            note._depanssur_write({"move_id": move.id})
             note._attach_pdf()
             note._send_issued_email()
         self._sync_refunded()
@@ -331,14 +329,13 @@ class DepanssurCreditNote(models.Model):
             for line in self.line_ids
         ]
 
-    def _create_accounting_move(self):
+    def _create_accounting_move(self, issue_date):
+        """The posted out_refund that is this credit note, numbered on posting."""
         self.ensure_one()
         values = {
-            "ref": self.with_context(lang=self._client_lang()).env._(
-                "Credit note %(name)s", name=self.name
-            ),
-            "invoice_date": self.issue_date,
-            "date": self.issue_date,
+            "ref": self.with_context(lang=self._client_lang())._reason_label(),
+            "invoice_date": issue_date,
+            "date": issue_date,
             "depanssur_credit_note_id": self.id,
         }
         if self.invoice_id:
@@ -360,6 +357,7 @@ class DepanssurCreditNote(models.Model):
                     invoice_line_ids=self._prepare_move_lines(),
                 )
             )
+        move.journal_id._depanssur_enable_avoir_numbering()
         move.action_post()
         invoice = self.invoice_id
         if invoice and invoice.payment_state in ("not_paid", "partial"):
@@ -387,6 +385,14 @@ class DepanssurCreditNote(models.Model):
     # PDF and email
     # ------------------------------------------------------------
 
+    def _reason_label(self):
+        """The reason in the current language, with its details."""
+        self.ensure_one()
+        reason = dict(self._fields["reason"]._description_selection(self.env))[self.reason]
+        if self.reason_text:
+            reason = f"{reason} — {self.reason_text}"
+        return reason
+
     def _client_lang(self):
         """The language of the client's documents: theirs, else the company's."""
         self.ensure_one()
@@ -413,13 +419,26 @@ class DepanssurCreditNote(models.Model):
             ]
             if record.country_id and record.country_id.code != "FR":
                 lines.append(record.country_id.name)
+            legal = {}
+            if company_record:
+                legal = {
+                    "siren": company_record.company_registry or "",
+                    "legal_form": company_record.depanssur_legal_form or "",
+                    "rcs": company_record.depanssur_rcs or "",
+                    "capital": pdf.format_amount_fr(
+                        pdf.Decimal(str(company_record.depanssur_share_capital)),
+                        company_record.currency_id.symbol or "€",
+                    )
+                    if company_record.depanssur_share_capital
+                    else "",
+                }
             return pdf.Party(
                 name=record.name or "",
                 address_lines=[line for line in lines if line],
-                siren=(company_record.company_registry if company_record else "") or "",
                 vat=record.vat or "",
                 email=record.email or "",
                 phone=record.phone or "",
+                **legal,
             )
 
         lines = [
@@ -433,9 +452,7 @@ class DepanssurCreditNote(models.Model):
             )
             for line in self.line_ids
         ]
-        reason = dict(self._fields["reason"]._description_selection(self.env))[self.reason]
-        if self.reason_text:
-            reason = f"{reason} — {self.reason_text}"
+        reason = self._reason_label()
         return pdf.CreditNoteDocument(
             number=self.name if self.name != "/" else self.env._("DRAFT"),
             date=self.issue_date or fields.Date.context_today(self),
@@ -449,8 +466,42 @@ class DepanssurCreditNote(models.Model):
             total_tax=pdf.Decimal(str(self.amount_tax)),
             total=pdf.Decimal(str(self.amount_total)),
             currency_symbol=self.currency_id.symbol or "€",
-            legal_footer=(company.report_footer and str(company.report_footer)) or "",
+            legal_footer=pdf.html_to_text(company.report_footer),
+            labels=self._pdf_labels(),
         )
+
+    def _pdf_labels(self):
+        """The printed words in the current language (see rules.credit_note_pdf.LABELS)."""
+        return {
+            "title": self.env._("CREDIT NOTE"),
+            "number": self.env._("No."),
+            "date": self.env._("Date:"),
+            "origin": self.env._("Credit note on invoice %(number)s of %(date)s"),
+            "no_origin": self.env._("Commercial credit note, without an original invoice"),
+            "reason": self.env._("Reason:"),
+            "client": self.env._("CLIENT"),
+            "siren": self.env._("SIREN/SIRET:"),
+            "vat": self.env._("VAT number:"),
+            "phone": self.env._("Phone:"),
+            "capital": self.env._("%(form)s with a share capital of %(capital)s"),
+            "description": self.env._("Description"),
+            "quantity": self.env._("Qty"),
+            "unit_price": self.env._("Unit price excl. VAT"),
+            "vat_rate": self.env._("VAT rate"),
+            "untaxed": self.env._("Amount excl. VAT"),
+            "tax": self.env._("VAT"),
+            "summary_rate": self.env._("VAT rate"),
+            "summary_base": self.env._("Base excl. VAT"),
+            "summary_tax": self.env._("VAT"),
+            "total_untaxed": self.env._("Total excl. VAT"),
+            "total_tax": self.env._("Total VAT"),
+            "total": self.env._("Credit note total incl. VAT"),
+            "notice": self.env._(
+                "This credit note is deducted from the amounts you owe, or refunded to you if "
+                "they are already paid."
+            ),
+            "page": self.env._("Page %(page)s / %(total)s"),
+        }
 
     def _render_pdf(self):
         from ..rules import credit_note_pdf as pdf
@@ -461,19 +512,30 @@ class DepanssurCreditNote(models.Model):
         return "Avoir-%s.pdf" % (self.name or "brouillon").replace("/", "-")
 
     def _attach_pdf(self):
+        """The legal PDF, rendered once: in the credit note's chatter (and its email) and as the
+        document of its accounting move (Odoo's print, send and portal download use it)."""
         for note in self:
+            content = note._render_pdf()
+            filename = note._pdf_filename()
+            values = {"name": filename, "raw": content, "mimetype": "application/pdf"}
             attachment = self.env["ir.attachment"].create(
-                {
-                    "name": note._pdf_filename(),
-                    "raw": note._render_pdf(),
-                    "mimetype": "application/pdf",
-                    "res_model": note._name,
-                    "res_id": note.id,
-                }
+                dict(values, res_model=note._name, res_id=note.id)
             )
+            # the accounting move's document (a Binary field's attachment: readable as the move)
+            self.env["ir.attachment"].sudo().create(
+                dict(
+                    values,
+                    res_model="account.move",
+                    res_id=note.move_id.id,
+                    res_field="invoice_pdf_report_file",
+                )
+            )
+            note.move_id.invalidate_recordset(["invoice_pdf_report_id", "invoice_pdf_report_file"])
             note._depanssur_write({"pdf_attachment_id": attachment.id})
             note.message_post(
-                body=note._depanssur_writer_env()._("Credit note issued."),
+                body=note._depanssur_writer_env()._(
+                    "Credit note %(number)s issued.", number=note.name
+                ),
                 attachment_ids=attachment.ids,
             )
 

@@ -1,6 +1,7 @@
 import logging
 
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
 
@@ -15,6 +16,18 @@ class ResCompany(models.Model):
         help="Gets the activities of the termination and insured-home change requests that "
         "clients make on the customer portal, and of web sign-ups matching an existing client. "
         "Empty: the first active Depanssur manager.",
+    )
+    # what French law wants printed on invoices and credit notes beside SIREN and VAT number
+    # (Code de commerce R123-237, CGI art. 242 nonies A)
+    depanssur_legal_form = fields.Char(
+        string="Legal form", help="Printed on credit notes, e.g. SAS, SARL, SA."
+    )
+    depanssur_share_capital = fields.Monetary(
+        string="Share capital", currency_field="currency_id", help="Printed on credit notes."
+    )
+    depanssur_rcs = fields.Char(
+        string="Trade register (RCS)",
+        help="The RCS registration printed on credit notes, e.g. RCS Lyon 912 345 675.",
     )
 
     def _depanssur_portal_responsible(self):
@@ -63,3 +76,61 @@ class ResCompany(models.Model):
                 limit=1,
             )
         )
+
+    def _depanssur_missing_legal_mentions(self):
+        """The labels of the legal mentions this company cannot print on an invoice or a credit
+        note (French law: name, address, SIREN/SIRET, RCS, legal form, share capital, VAT
+        number)."""
+        self.ensure_one()
+        company = self.sudo()
+        checks = [
+            (company.name, self.env._("company name")),
+            (
+                company.street and company.zip and company.city,
+                self.env._("address (street, zip, city)"),
+            ),
+            (company.company_registry, self.env._("SIREN/SIRET (Company ID)")),
+            (company.depanssur_rcs, self.env._("trade register (RCS)")),
+            (company.depanssur_legal_form, self.env._("legal form")),
+            (company.depanssur_share_capital > 0, self.env._("share capital")),
+            (company.vat, self.env._("VAT number")),
+        ]
+        return [label for present, label in checks if not present]
+
+    def _depanssur_check_legal_mentions(self):
+        for company in self:
+            missing = company._depanssur_missing_legal_mentions()
+            if missing:
+                raise UserError(
+                    self.env._(
+                        "%(company)s cannot issue a credit note: its %(missing)s must be printed "
+                        "on it. Fill them in the company settings.",
+                        company=company.name,
+                        missing=", ".join(missing),
+                    )
+                )
+
+    def _depanssur_demo_french_company(self):
+        """Demo data: make this company the French business Depanssur is (legal data, France,
+        the French chart of accounts, so EUR and its taxes). Loading a chart on a company with
+        entries replaces them, as Odoo's own demo loading does: call it before any invoice."""
+        france = self.env.ref("base.fr")
+        for company in self:
+            company.write(
+                {
+                    "name": "Depanssur SAS",
+                    "street": "10 quai Perrache",
+                    "zip": "69002",
+                    "city": "Lyon",
+                    "country_id": france.id,
+                    "phone": "+33 4 78 00 00 00",
+                    "email": "contact@depanssur.example.fr",
+                    "company_registry": "91234567500017",
+                    "vat": "FR65912345675",
+                    "depanssur_rcs": "RCS Lyon 912 345 675",
+                    "depanssur_legal_form": "SAS",
+                    "depanssur_share_capital": 50000,
+                }
+            )
+            if company.chart_template != "fr":
+                self.env["account.chart.template"].try_loading("fr", company, install_demo=True)

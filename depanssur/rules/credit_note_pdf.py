@@ -1,17 +1,23 @@
 """The French "facture d'avoir" PDF, drawn with reportlab (no browser, a few milliseconds).
 
-Mandatory mentions: number and date, seller identity (name, address, SIREN/SIRET, VAT number),
+Mandatory mentions (CGI art. 242 nonies A and 289, Code de commerce R123-237): number and date,
+seller identity (name, address, legal form and share capital, RCS, SIREN/SIRET, VAT number),
 client identity and address, the corrected invoice (number and date), each line with its untaxed
-amount, VAT rate and VAT amount, a VAT summary per rate, totals and the reason. Long descriptions
-wrap, the lines table paginates with its header repeated, and every page says "Page x / y".
+amount, VAT rate and VAT amount, a VAT summary per rate, totals (HT, TVA, TTC) and the reason.
+Long descriptions wrap, the lines table paginates with its header repeated, and every page says
+"Page x / y". The labels come translated from the caller (the client's language), French by
+default; the company footer arrives as HTML and is printed as text (``html_to_text``).
 """
 
+import dataclasses
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from html.parser import HTMLParser
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -34,7 +40,16 @@ from reportlab.platypus import (
 from .fr_format import format_amount_fr, format_date_fr, format_rate_fr
 from .money import ZERO, to_money
 
-__all__ = ["CreditNoteDocument", "CreditNoteLine", "Decimal", "Party", "render"]
+__all__ = [
+    "LABELS",
+    "CreditNoteDocument",
+    "CreditNoteLine",
+    "Decimal",
+    "Party",
+    "format_amount_fr",
+    "html_to_text",
+    "render",
+]
 
 FONT_CANDIDATES = (
     (
@@ -46,6 +61,38 @@ ACCENT = colors.HexColor("#1F4E79")
 LIGHT = colors.HexColor("#EEF3F8")
 
 
+# The printed words, French by default; the model passes them translated in the client's language
+# (its English source strings are translated in i18n/fr.po). %(x)s placeholders are filled here.
+LABELS = {
+    "title": "FACTURE D'AVOIR",
+    "number": "N°",
+    "date": "Date :",
+    "origin": "Avoir sur la facture n° %(number)s du %(date)s",
+    "no_origin": "Avoir commercial, sans facture d'origine",
+    "reason": "Motif :",
+    "client": "CLIENT",
+    "siren": "SIREN/SIRET :",
+    "vat": "TVA intracommunautaire :",
+    "phone": "Tél. :",
+    "capital": "%(form)s au capital de %(capital)s",
+    "description": "Désignation",
+    "quantity": "Qté",
+    "unit_price": "PU HT",
+    "vat_rate": "Taux TVA",
+    "untaxed": "Montant HT",
+    "tax": "TVA",
+    "summary_rate": "Taux de TVA",
+    "summary_base": "Base HT",
+    "summary_tax": "TVA",
+    "total_untaxed": "Total HT",
+    "total_tax": "Total TVA",
+    "total": "Total TTC de l'avoir",
+    "notice": "Le montant de cet avoir vient en déduction des sommes dues, "
+    "ou vous est remboursé s'il a déjà été réglé.",
+    "page": "Page %(page)s / %(total)s",
+}
+
+
 @dataclass(frozen=True)
 class Party:
     name: str
@@ -54,6 +101,9 @@ class Party:
     vat: str = ""
     email: str = ""
     phone: str = ""
+    legal_form: str = ""
+    capital: str = ""  # formatted amount, e.g. "50 000,00 €"
+    rcs: str = ""  # e.g. "RCS Lyon 912 345 675"
 
 
 @dataclass(frozen=True)
@@ -80,7 +130,57 @@ class CreditNoteDocument:
     total_tax: Decimal
     total: Decimal
     currency_symbol: str = "€"
-    legal_footer: str = ""
+    legal_footer: str = ""  # plain text (see html_to_text), one printed line per line
+    labels: dict = field(default_factory=dict)
+
+    def label(self, key, **values):
+        text = self.labels.get(key) or LABELS[key]
+        return text % values if values else text
+
+
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(html):
+    """The text of an HTML fragment (a company footer): tags dropped, entities decoded, one line
+    per block or <br/>, blank lines and repeated spaces removed."""
+    if not html:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(str(html))
+    parser.close()
+    # entities are decoded by the parser (convert_charrefs): decoding again would turn "&amp;lt;"
+    # into a tag-like "<"
+    # HTML whitespace is ASCII: a no-break space stays
+    lines = (
+        re.sub(r"[ \t\r\f\v]+", " ", line).strip(" ") for line in "".join(parser.parts).split("\n")
+    )
+    return "\n".join(line for line in lines if line)
 
 
 @cache
@@ -139,16 +239,22 @@ def _esc(text):
     return (str(text or "")).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _party_html(party, with_ids=True):
-    parts = [f"<b>{_esc(party.name)}</b>"]
+def _party_html(party, doc, with_ids=True):
+    parts = [f"<b>{_esc(party.name)}</b>"] if party.name else []
     parts += [_esc(line) for line in party.address_lines]
     if with_ids:
+        if party.legal_form and party.capital:
+            parts.append(_esc(doc.label("capital", form=party.legal_form, capital=party.capital)))
+        elif party.legal_form:
+            parts.append(_esc(party.legal_form))
+        if party.rcs:
+            parts.append(_esc(party.rcs))
         if party.siren:
-            parts.append(f"SIREN/SIRET : {_esc(party.siren)}")
+            parts.append(f"{_esc(doc.label('siren'))} {_esc(party.siren)}")
         if party.vat:
-            parts.append(f"TVA intracommunautaire : {_esc(party.vat)}")
+            parts.append(f"{_esc(doc.label('vat'))} {_esc(party.vat)}")
     if party.phone:
-        parts.append(f"Tél. : {_esc(party.phone)}")
+        parts.append(f"{_esc(doc.label('phone'))} {_esc(party.phone)}")
     if party.email:
         parts.append(_esc(party.email))
     return "<br/>".join(parts)
@@ -171,6 +277,7 @@ class _NumberedCanvas(rl_canvas.Canvas):
     """Draws "Page x / y" and the footer once the page count is known."""
 
     footer_text = ""
+    page_label = LABELS["page"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -189,10 +296,19 @@ class _NumberedCanvas(rl_canvas.Canvas):
             self.setFillColor(colors.HexColor("#555555"))
             width = A4[0]
             y = 12 * mm
-            for line in reversed(simpleSplit(self.footer_text, regular, 7.5, width - 36 * mm)):
+            lines = [
+                printed
+                for text in self.footer_text.splitlines()
+                for printed in simpleSplit(text, regular, 7.5, width - 36 * mm)
+            ]
+            for line in reversed(lines):
                 self.drawCentredString(width / 2, y, line)
                 y += 9
-            self.drawRightString(width - 18 * mm, 7 * mm, f"Page {self._pageNumber} / {total}")
+            self.drawRightString(
+                width - 18 * mm,
+                7 * mm,
+                self.page_label % {"page": self._pageNumber, "total": total},
+            )
             # the canvas's own page break (ours only records the page)
             rl_canvas.Canvas.showPage(self)
         return super().save()
@@ -210,7 +326,7 @@ def render(doc: CreditNoteDocument) -> bytes:
         rightMargin=18 * mm,
         topMargin=16 * mm,
         bottomMargin=24 * mm,
-        title=f"Facture d'avoir {doc.number}",
+        title=f"{doc.label('title')} {doc.number}",
         author=doc.seller.name,
     )
     width = A4[0] - 36 * mm
@@ -221,23 +337,15 @@ def render(doc: CreditNoteDocument) -> bytes:
                 [
                     Paragraph(_esc(doc.seller.name), styles["seller"]),
                     Paragraph(
-                        _party_html(
-                            Party(
-                                "",
-                                doc.seller.address_lines,
-                                doc.seller.siren,
-                                doc.seller.vat,
-                                doc.seller.email,
-                                doc.seller.phone,
-                            )
-                        ).removeprefix("<b></b><br/>"),
+                        _party_html(dataclasses.replace(doc.seller, name=""), doc),
                         styles["small"],
                     ),
                 ],
                 [
-                    Paragraph("FACTURE D'AVOIR", styles["title"]),
+                    Paragraph(_esc(doc.label("title")), styles["title"]),
                     Paragraph(
-                        f"N° <b>{_esc(doc.number)}</b><br/>Date : {format_date_fr(doc.date)}",
+                        f"{_esc(doc.label('number'))} <b>{_esc(doc.number)}</b><br/>"
+                        f"{_esc(doc.label('date'))} {format_date_fr(doc.date)}",
                         styles["right"],
                     ),
                 ],
@@ -256,20 +364,25 @@ def render(doc: CreditNoteDocument) -> bytes:
     )
     story += [header, Spacer(1, 8 * mm)]
     if doc.origin_number:
-        reference = (
-            f"Avoir sur la facture n° <b>{_esc(doc.origin_number)}</b> du "
-            f"{format_date_fr(doc.origin_date)}"
-        )
+        reference = _esc(
+            doc.label(
+                "origin",
+                number="\x00",
+                date=format_date_fr(doc.origin_date) if doc.origin_date else "",
+            )
+        ).replace("\x00", f"<b>{_esc(doc.origin_number)}</b>")
     else:
-        reference = "Avoir commercial, sans facture d'origine"
+        reference = _esc(doc.label("no_origin"))
     client_box = Table(
         [
             [
                 Paragraph(
-                    f"{reference}<br/><br/><b>Motif :</b> {_esc(doc.reason)}", styles["normal"]
+                    f"{reference}<br/><br/><b>{_esc(doc.label('reason'))}</b> {_esc(doc.reason)}",
+                    styles["normal"],
                 ),
                 Paragraph(
-                    "<font size=7.5 color='#555555'>CLIENT</font><br/>" + _party_html(doc.client),
+                    f"<font size=7.5 color='#555555'>{_esc(doc.label('client'))}</font><br/>"
+                    + _party_html(doc.client, doc),
                     styles["normal"],
                 ),
             ]
@@ -292,7 +405,12 @@ def render(doc: CreditNoteDocument) -> bytes:
     story += [client_box, Spacer(1, 8 * mm)]
 
     regular, bold = _fonts()
-    rows = [["Désignation", "Qté", "PU HT", "Taux TVA", "Montant HT", "TVA"]]
+    rows = [
+        [
+            doc.label(key)
+            for key in ("description", "quantity", "unit_price", "vat_rate", "untaxed", "tax")
+        ]
+    ]
     for line in doc.lines:
         # plain strings for the numbers (fast); a Paragraph only where text must wrap
         rows.append(
@@ -327,7 +445,7 @@ def render(doc: CreditNoteDocument) -> bytes:
     )
     story += [table, Spacer(1, 6 * mm)]
 
-    vat_rows = [["Taux de TVA", "Base HT", "TVA"]]
+    vat_rows = [[doc.label(key) for key in ("summary_rate", "summary_base", "summary_tax")]]
     for rate, (base, tax) in _vat_summary(doc.lines):
         vat_rows.append(
             [format_rate_fr(rate), format_amount_fr(base, symbol), format_amount_fr(tax, symbol)]
@@ -348,15 +466,15 @@ def render(doc: CreditNoteDocument) -> bytes:
     totals = Table(
         [
             [
-                Paragraph("Total HT", styles["normal"]),
+                Paragraph(_esc(doc.label("total_untaxed")), styles["normal"]),
                 Paragraph(format_amount_fr(doc.total_untaxed, symbol), styles["right"]),
             ],
             [
-                Paragraph("Total TVA", styles["normal"]),
+                Paragraph(_esc(doc.label("total_tax")), styles["normal"]),
                 Paragraph(format_amount_fr(doc.total_tax, symbol), styles["right"]),
             ],
             [
-                Paragraph("<b>Total TTC de l'avoir</b>", styles["normal"]),
+                Paragraph(f"<b>{_esc(doc.label('total'))}</b>", styles["normal"]),
                 Paragraph(format_amount_fr(doc.total, symbol), styles["rightbold"]),
             ],
         ],
@@ -385,11 +503,7 @@ def render(doc: CreditNoteDocument) -> bytes:
             [
                 bottom,
                 Spacer(1, 5 * mm),
-                Paragraph(
-                    "Le montant de cet avoir vient en déduction des sommes dues, "
-                    "ou vous est remboursé s'il a déjà été réglé.",
-                    styles["small"],
-                ),
+                Paragraph(_esc(doc.label("notice")), styles["small"]),
             ]
         )
     )
@@ -398,14 +512,15 @@ def render(doc: CreditNoteDocument) -> bytes:
         "_Canvas",
         (_NumberedCanvas,),
         {
+            "page_label": doc.label("page"),
             "footer_text": doc.legal_footer
             or " — ".join(
                 filter(
                     None,
                     [
                         doc.seller.name,
-                        f"SIREN/SIRET {doc.seller.siren}" if doc.seller.siren else "",
-                        f"TVA {doc.seller.vat}" if doc.seller.vat else "",
+                        f"{doc.label('siren')} {doc.seller.siren}" if doc.seller.siren else "",
+                        f"{doc.label('vat')} {doc.seller.vat}" if doc.seller.vat else "",
                     ],
                 )
             ),

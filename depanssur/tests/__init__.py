@@ -3,6 +3,7 @@ from . import (
     test_concurrency,
     test_consent_wording,
     test_credit_note,
+    test_credit_note_fr,
     test_cron_runner,
     test_dashboard,
     test_dossier,

@@ -10,6 +10,8 @@ class DepanssurCase(TransactionCase):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
+        # the legal mentions printed on credit notes (issuing refuses without them)
+        set_legal_mentions(cls.company)
         cls.fr = cls.env.ref("base.fr")
         cls.user_agent = new_test_user(
             cls.env, login="dp_agent", groups="depanssur.group_depanssur_agent", name="Alice Agent"
@@ -135,3 +137,31 @@ def activate_french(env, modules=("depanssur",)):
     translations of ``modules`` loaded, as installing French from the settings would."""
     env["res.lang"]._activate_lang("fr_FR")
     env["ir.module.module"]._load_module_terms(list(modules), ["fr_FR"], overwrite=True)
+
+
+LEGAL_MENTIONS = {
+    "street": "10 quai Perrache",
+    "zip": "69002",
+    "city": "Lyon",
+    "company_registry": "91234567500017",
+    "vat": "FR65912345675",
+    "depanssur_rcs": "RCS Lyon 912 345 675",
+    "depanssur_legal_form": "SAS",
+    "depanssur_share_capital": 50000,
+}
+
+
+def set_legal_mentions(company):
+    """Fill what a company must print on its invoices and credit notes (SIRET, RCS, legal form,
+    share capital, VAT number, address)."""
+    company.write(LEGAL_MENTIONS)
+
+
+def french_company(env, name="Depanssur Test SAS"):
+    """A French company as production has it: France, the French chart of accounts (EUR, TVA
+    20 % as its sale tax, its sales journal), its legal mentions. For tests on a standard
+    (en_US, generic chart) database."""
+    company = env["res.company"].create({"name": name, "country_id": env.ref("base.fr").id})
+    env["account.chart.template"].try_loading("fr", company, install_demo=False)
+    set_legal_mentions(company)
+    return company

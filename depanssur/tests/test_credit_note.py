@@ -14,15 +14,6 @@ class CreditNoteCommon(DepanssurSubscriptionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company.write(
-            {
-                "company_registry": "912 345 678 00021",
-                "vat": "FR12912345678",
-                "street": "10 quai Perrache",
-                "zip": "69002",
-                "city": "Lyon",
-            }
-        )
         cls.tax20 = cls.env["account.tax"].create(
             {"name": "TVA 20 % test", "amount": 20, "type_tax_use": "sale"}
         )
@@ -83,6 +74,9 @@ class TestCreditNote(CreditNoteCommon):
             note.with_user(self.user_accounting).action_issue()
         self.assertRegex(note.name, r"^AV/2026/\d{5}$")
         move = note.move_id
+        # one credit note, one number: the accounting move's
+        self.assertEqual(move.name, note.name)
+        self.assertEqual(note.issue_date, date(2026, 4, 20))
         self.assertEqual((move.move_type, move.state), ("out_refund", "posted"))
         self.assertEqual(move.reversed_entry_id, self.invoice)
         self.assertEqual(move.depanssur_credit_note_id, note)
@@ -106,17 +100,19 @@ class TestCreditNote(CreditNoteCommon):
         text = "\n".join(
             page.extract_text() for page in PdfReader(io.BytesIO(note.pdf_attachment_id.raw)).pages
         )
-        for mention in (
-            "FACTURE D'AVOIR",
+        for mention in (  # an English client: English labels (French: TestCreditNoteFrench)
+            "CREDIT NOTE",
             note.name,
             "20/04/2026",
-            "912 345 678 00021",
-            "FR12912345678",
+            "91234567500017",
+            "FR65912345675",
+            "RCS Lyon 912 345 675",
+            "SAS",
             "Sophie Lefèvre",
             "3 place Bellecour",
-            f"Avoir sur la facture n° {self.invoice.name} du 01/04/2026",
+            f"Credit note on invoice {self.invoice.name} of 01/04/2026",
             "trop-perçu",
-            "Motif",
+            "Reason:",
             "50,00",
             "10,00",
             "60,00",
@@ -221,15 +217,20 @@ class TestCreditNoteLanguage(CreditNoteCommon):
         self.client.lang = "fr_FR"
         note, text = self._issue_as("en_US")
         self.assertIn("Motif : Erreur de facturation", text)
+        self.assertIn("FACTURE D'AVOIR", text)
         self.assertNotIn("Billing error", text)
-        self.assertEqual(note.move_id.ref, f"Avoir {note.name}")
+        self.assertNotIn("CREDIT NOTE", text)
+        self.assertEqual(note.move_id.ref, "Erreur de facturation")
 
     def test_english_client_french_caller(self):
         self.client.lang = "en_US"
         note, text = self._issue_as("fr_FR")
-        self.assertIn("Motif : Billing error", text)
-        self.assertNotIn("Motif : Erreur de facturation", text)
-        self.assertEqual(note.move_id.ref, f"Credit note {note.name}")
+        self.assertIn("Reason: Billing error", text)
+        self.assertIn("CREDIT NOTE", text)
+        self.assertNotIn("Reason: Erreur de facturation", text)
+        self.assertNotIn("Motif", text)
+        self.assertNotIn("FACTURE D'AVOIR", text)
+        self.assertEqual(note.move_id.ref, "Billing error")
 
     def test_draft_pdf_in_the_client_language(self):
         self.client.lang = "fr_FR"
