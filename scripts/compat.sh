@@ -31,7 +31,7 @@ COMPAT_TEST_MODULES="test_mail,test_mail_sms"
 # Odoo's test-tags syntax (odoo/tests/tag_selector.py): /module, /module:Class, /module:Class.method,
 # -exclusions. What depanssur touches: res.partner (names, phones, display name, mobile, indexes),
 # mail threads and SMS (its notify mixin, the phone blacklist), portal addresses, customer invoices
-# and refunds, payment.
+# and refunds, payment; the OCA modules it builds on (SEPA mandates and debit orders, queue_job).
 COMPAT_TAGS_DEFAULT="\
 /base:TestPartner,/base:TestPartnerAddressCompany,/base:TestPartnerForm,\
 /base:TestPartnerRecursion,/base:TestPartnerCategory,/base:TestMergePartner,\
@@ -41,6 +41,7 @@ COMPAT_TAGS_DEFAULT="\
 /portal,\
 /account:TestAccountMoveOutInvoiceOnchanges,/account:TestAccountMoveOutRefundOnchanges,\
 /payment,\
+/account_banking_mandate,/account_payment_order,/account_banking_sepa_direct_debit,/queue_job,\
 -/test_mail_sms:TestSMSPerformance,-/test_mail_sms:TestSMSMassPerformance"
 
 COMPAT_TAGS="${DEPANSSUR_COMPAT_TAGS:-$COMPAT_TAGS_DEFAULT}"
