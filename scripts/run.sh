@@ -33,12 +33,18 @@ env.cr.commit()
 PY
     # A book that tells a year: ~300 fictitious clients over the last 18 months, played through
     # the product's own methods, so that the dashboard and the analyses show curves at once.
-    stage database "generating a sample year (about 300 clients over 18 months)"
-    odoo_cmd shell -d "$db" --no-http --log-level=warn >>"$ROOT/.odoo-install.log" 2>&1 <<'PY' \
-        || stage_fail database "generating the sample year (log: .odoo-install.log)"
-env["depanssur.sample.year"]._generate()
+    # DEPANSSUR_SAMPLE_CLIENTS sets its size (0: none).
+    clients="${DEPANSSUR_SAMPLE_CLIENTS:-300}"
+    if [ "$clients" -gt 0 ]; then
+        stage database "generating a sample year ($clients clients over 18 months; see the README for how long)"
+        DEPANSSUR_SAMPLE_CLIENTS="$clients" odoo_cmd shell -d "$db" --no-http --log-level=warn \
+            >>"$ROOT/.odoo-install.log" 2>&1 <<'PY' \
+            || stage_fail database "generating the sample year (log: .odoo-install.log)"
+import os
+env["depanssur.sample.year"]._generate(clients=int(os.environ["DEPANSSUR_SAMPLE_CLIENTS"]))
 env.cr.commit()
 PY
+    fi
 elif [ "${DEPANSSUR_UPDATE:-0}" = "1" ]; then
     stage database "upgrading depanssur in '$db'"
     odoo_cmd -d "$db" -u depanssur --stop-after-init --http-interface=127.0.0.1 --http-port=0 \
