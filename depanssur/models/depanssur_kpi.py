@@ -549,15 +549,6 @@ class DepanssurKpi(models.AbstractModel):
             for index, (level, count, reached, share) in enumerate(rows)
         ]
 
-
-# ratios that are empty (None) when their denominator is 0
-EMPTY_AS_NULL = ("logo_churn", "revenue_churn", "loss_ratio", "nps", "dso")
-
-
-def _json_number(value):
-    """Decimals as floats for the browser; None (an empty ratio) stays None."""
-    return float(value) if isinstance(value, Decimal) else value
-
     @api.model
     def _sepa_reject_rates(self, start, end, company=None):
         """Direct debits presented (orders sent to the bank) and returned, per collection month
@@ -601,6 +592,15 @@ def _json_number(value):
             if month in months:
                 months[month]["reasons"][reason] = count
         return months
+
+
+# ratios that are empty (None) when their denominator is 0
+EMPTY_AS_NULL = ("logo_churn", "revenue_churn", "loss_ratio", "nps", "dso")
+
+
+def _json_number(value):
+    """Decimals as floats for the browser; None (an empty ratio) stays None."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 class DepanssurKpiSnapshot(models.Model):
