@@ -125,13 +125,17 @@ class DepanssurPortal(CustomerPortal):
         return values
 
     def _depanssur_open_invoices(self, subscription_sudo):
-        """The posted invoices of the subscription still to be paid, oldest first."""
+        """The posted invoices of the subscription the client still has to pay, oldest first;
+        not those a SEPA direct debit is about to collect (pre-notified, or in a debit order not
+        sent yet): paid by card as well, they would be paid twice."""
         return subscription_sudo.invoice_ids.filtered(
             lambda m: (
                 m.move_type == "out_invoice"
                 and m.state == "posted"
                 and m.payment_state in ("not_paid", "partial")
                 and m.amount_residual > 0
+                and not m.depanssur_debit_date
+                and not m._depanssur_in_debit()
             )
         ).sorted(lambda m: (m.invoice_date_due or m.invoice_date, m.id))
 
@@ -149,8 +153,10 @@ class DepanssurPortal(CustomerPortal):
         invoices = self._depanssur_open_invoices(subscription_sudo)
         if not invoices:
             return request.redirect(subscription_sudo.get_portal_url())
-        if len(invoices) == 1:  # Odoo's own invoice page, its payment button
-            return request.redirect(invoices.get_portal_url())
+        if len(invoices) == 1 or any(invoice.payment_state == "partial" for invoice in invoices):
+            # Odoo's own invoice page and its payment button, which asks for what is left to pay
+            # (the form for several invoices asks for their totals)
+            return request.redirect(invoices[0].get_portal_url())
         try:
             values = self._overdue_invoices_get_page_view_values(invoices.sudo())
         except ValidationError:  # not one client, company and currency: pay them one by one
@@ -178,7 +184,9 @@ class DepanssurPortal(CustomerPortal):
         invoices = subscription_sudo and self._depanssur_open_invoices(subscription_sudo)
         if not invoices:
             raise ValidationError(request.env._("Nothing to pay on this subscription."))
-        if len(invoices.currency_id) != 1:
+        if len(invoices.currency_id) != 1 or (
+            len(invoices) > 1 and any(invoice.payment_state == "partial" for invoice in invoices)
+        ):
             raise ValidationError(request.env._("These invoices cannot be paid together."))
         self._validate_transaction_kwargs(kwargs)
         return self._process_transaction(
