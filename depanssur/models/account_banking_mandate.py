@@ -19,6 +19,11 @@ class AccountBankingMandate(models.Model):
 
     _inherit = "account.banking.mandate"
 
+    # A portal user reads their own mandates (record rule) with the masked IBAN only: the bank
+    # account's name is the whole IBAN, and the scan of a paper mandate shows it too.
+    partner_bank_id = fields.Many2one(groups="base.group_user")
+    scan = fields.Binary(groups="base.group_user")
+
     depanssur_channel = fields.Selection(
         MANDATE_CHANNELS, string="Signature channel", tracking=True, copy=False
     )
@@ -59,7 +64,13 @@ class AccountBankingMandate(models.Model):
             validate_iban(compact)
         except ValidationError as error:
             raise ValidationError(
-                self.env._("The IBAN %(iban)s is not valid: %(reason)s", iban=iban, reason=error)
+                # never the number itself: the message is logged, and a mistyped IBAN is
+                # usually one character away from the real one
+                self.env._(
+                    "The IBAN %(iban)s is not valid: %(reason)s",
+                    iban=sepa.mask_iban(compact),
+                    reason=error,
+                )
             ) from None
         return compact
 

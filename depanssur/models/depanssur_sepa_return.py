@@ -54,8 +54,10 @@ class DepanssurSepaReturn(models.Model):
         self.env["depanssur.dunning.case"]._check_accounting()
         reason = sepa.reason(reason_code)
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        payment = payment.sudo()
         payment.ensure_one()
+        # the caller's own rights on the debit (its company, its record rules) before sudo
+        payment.check_access("write")
+        payment = payment.sudo()
         order = payment.payment_order_id
         if not order.depanssur_collection or order.state != "uploaded":
             raise UserError(

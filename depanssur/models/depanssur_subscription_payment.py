@@ -52,6 +52,9 @@ class DepanssurSubscription(models.Model):
             raise UserError(self.env._("Unknown payment method %(method)s.", method=method))
         if method == "sepa" and not mandate:
             raise UserError(self.env._("A SEPA payment needs a mandate."))
+        if mandate and mandate.state not in ("draft", "valid"):
+            # nothing would ever be collected on a cancelled or expired mandate
+            raise UserError(self.env._("This mandate can no longer be used: ask for a new one."))
         labels = dict(self._fields["payment_method"]._description_selection(self.env))
         for subscription in self:
             if mandate and mandate.partner_id.commercial_partner_id != (

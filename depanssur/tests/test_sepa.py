@@ -401,7 +401,21 @@ class TestSepaAccess(RpcGuardsCase, SepaCommon):
                 fields=["depanssur_iban_masked"],
             )
         )
-        # the bank account itself stays out of reach
+        # the bank account itself stays out of reach, also through the mandate's fields
+        self.assertRefused(
+            self.rpc(
+                self.user_portal,
+                "account.banking.mandate",
+                "read",
+                ids=own.mandate_id.ids,
+                fields=["partner_bank_id"],
+            )
+        )
+        body = self.assertDone(
+            self.rpc(self.user_portal, "account.banking.mandate", "read", ids=own.mandate_id.ids)
+        )
+        self.assertNotIn("partner_bank_id", body[0])
+        self.assertNotIn("scan", body[0])
         self.assertRefused(
             self.rpc(
                 self.user_portal,
