@@ -629,6 +629,12 @@ class DepanssurSignup(models.AbstractModel):
         )
         for subscription in stale:
             subscription.action_cancel()
+            # a mandate accepted on the never-confirmed sign-up is not kept usable either
+            mandate = subscription.mandate_id
+            if mandate and mandate.state in ("draft", "valid"):
+                others = mandate.depanssur_subscription_ids - subscription
+                if not others.filtered(lambda other: other.state != "cancelled"):
+                    mandate.cancel()
             subscription._message_log(
                 body=subscription._depanssur_writer_env()._(
                     "Sign-up never confirmed by the client: cancelled."

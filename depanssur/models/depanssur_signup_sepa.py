@@ -53,6 +53,13 @@ class DepanssurSignup(models.AbstractModel):
 
     @api.model
     def _signup(self, values, channel, partner=None):
+        key = channel == "web_form" and signup_rules.clean_text(values.get("signup_key"))
+        if key and self.env["depanssur.subscription"].sudo().search_count(
+            [("signup_key", "=", key)], limit=1
+        ):
+            # the same sign-up posted again: the subscription it made is returned untouched (no
+            # mandate written onto a record the caller has not proved it owns)
+            return super()._signup(values, channel, partner)
         subscription = super()._signup(values, channel, partner)
         if values.get("payment_method") != "sepa" or subscription.payment_method == "sepa":
             return subscription  # paid by card, or a double submit of the same sign-up
