@@ -235,6 +235,8 @@ class _Player:
             "date_start": fields.Date.to_string(day),
             "consents": ["marketing_email"] if script.index % 3 else [],
             "terms_accepted": True,
+            # the express request to be covered before the 14 days of withdrawal end
+            "express_start": True,
         }
         Signup = env["depanssur.signup"]
         if script.channel == "phone":
@@ -310,7 +312,11 @@ class _Player:
 
     def _on_claim(self, env, day, script, claim):
         subscription = self.subscriptions.get(script.index)
-        if not subscription or subscription.state in ("draft", "cancelled"):
+        if (
+            not subscription
+            or subscription.state in ("draft", "cancelled")
+            or day < subscription.date_start
+        ):
             return
         hour = 8 + (script.index + claim.day.toordinal()) % 10
         dossier = env["depanssur.dossier"].create(
