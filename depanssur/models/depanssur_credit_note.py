@@ -360,7 +360,13 @@ class DepanssurCreditNote(models.Model):
         move.journal_id._depanssur_enable_avoir_numbering()
         move.action_post()
         invoice = self.invoice_id
-        if invoice and invoice.payment_state in ("not_paid", "partial"):
+        # not an invoice waiting in a debit order not yet sent to the bank: the bank would still
+        # debit its full amount (the note then stays open, to be refunded or offset later)
+        if (
+            invoice
+            and invoice.payment_state in ("not_paid", "partial")
+            and not invoice._depanssur_in_debit()
+        ):
             receivable = (move | invoice).line_ids.filtered(
                 lambda line: (
                     line.account_id.account_type == "asset_receivable" and not line.reconciled

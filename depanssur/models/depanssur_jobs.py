@@ -97,7 +97,7 @@ class DepanssurJobs(models.AbstractModel):
                 # after the dunning: the debits it re-presents go in today's order
                 (
                     "sepa_collection",
-                    "Direct debit orders",
+                    label_env._("Direct debit orders"),
                     lambda: env["account.payment.order"]._cron_depanssur_collect(day),
                 ),
                 # what was paid and what arrived is processed as it stands (no calendar day)

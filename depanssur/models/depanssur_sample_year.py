@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 
 from ..tools import sample_year
+from .depanssur_abstract_notify import MUTED, notifications
 
 _logger = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ QUIET = {
     "mail_create_nosubscribe": True,
     "mail_notrack": True,
     "mail_auto_subscribe_no_notify": True,
-    # the client messages of the workflow (confirmation, coverage, claim files) are not sent
-    "depanssur_no_notify": True,
 }
 
 
@@ -109,7 +108,10 @@ class DepanssurSampleYear(models.AbstractModel):
                 "subscription_ids": [],
             }
         player = _Player(env, seed, clients, months)
-        subscriptions = player.play()
+        # the client messages of the workflow (confirmation, coverage, claim files) are not
+        # rendered nor sent to these fictitious clients
+        with notifications(MUTED):
+            subscriptions = player.play()
         snapshots.action_rebuild_history(months=min(months, 24))
         env["depanssur.jobs"]._cron_detractor_activities(player.today)
         Param.set_param(SAMPLE_PARAM, f"{seed}:{clients}:{months}:{player.today}")
@@ -235,13 +237,13 @@ class _Player:
             "date_start": fields.Date.to_string(day),
             "consents": ["marketing_email"] if script.index % 3 else [],
             "terms_accepted": True,
-            # the express request to be covered before the 14 days of withdrawal end
-            "express_start": True,
         }
         Signup = env["depanssur.signup"]
         if script.channel == "phone":
             subscription = Signup._signup(values, "phone")
         else:
+            # the express request to be covered before the 14 days of withdrawal end
+            values["express_start"] = True
             values["signup_key"] = f"sample-{self.seed}-{script.index}"
             values["ip"] = f"198.51.100.{script.index % 250 + 1}"
             subscription = Signup._signup(values, "web_form")
