@@ -25,6 +25,7 @@ CLIENT_THREAD_MODELS = (
     "depanssur.dossier",
     "depanssur.credit.note",
     "depanssur.dunning.case",
+    "account.banking.mandate",
 )
 # accounting documents: their chatter is scrubbed, their attachments are kept as issued
 ACCOUNTING_MODELS = ("account.move",)
@@ -113,6 +114,16 @@ EXPORT_FIELDS = {
         "currency_id",
     ),
     "mail.message": ("date", "model", "res_id", "message_type", "author_id", "subject", "body"),
+    "account.banking.mandate": (
+        "unique_mandate_reference",
+        "state",
+        "signature_date",
+        "depanssur_iban_masked",
+        "depanssur_holder",
+        "depanssur_channel",
+        "depanssur_signed_at",
+        "depanssur_signed_ip",
+    ),
 }
 
 
@@ -331,6 +342,7 @@ class ResPartner(models.Model):
         env["mail.compose.message"].search(composer_domain).unlink()
         self._depanssur_erase_webhook_payloads(identity, scope)
         self._depanssur_erase_in_reports(identity)
+        self._depanssur_erase_sepa(scope)
         # the blacklist entries that are not (or no longer) an opt-out go; opt-outs stay
         env["mail.blacklist"].with_context(active_test=False).search(
             [("email", "in", [s for s in identity if "@" in s]), ("active", "=", False)]
@@ -339,6 +351,25 @@ class ResPartner(models.Model):
             [("number", "in", numbers), ("active", "=", False)]
         ).unlink()
         _logger.info("depanssur: traces of partner %s erased", self.id)
+
+    def _depanssur_erase_sepa(self, scope):
+        """The client's SEPA mandates can no longer be used (kept, cancelled, as the debits
+        made under them are kept), without the IP they were signed from; the bank accounts no
+        payment nor mandate refers to are deleted, the others lose their holder's name."""
+        env = self.env(su=True)
+        mandates = scope["account.banking.mandate"]
+        mandates.filtered(lambda mandate: mandate.state in ("draft", "valid")).cancel()
+        mandates.write({"depanssur_signed_ip": False})
+        banks = (
+            env["res.partner.bank"]
+            .with_context(active_test=False)
+            .search([("partner_id", "=", self.id)])
+        )
+        used = mandates.partner_bank_id | (
+            env["account.payment"].search([("partner_bank_id", "in", banks.ids)]).partner_bank_id
+        )
+        (banks - used).unlink()
+        (banks & used).write({"acc_holder_name": False})
 
     def _depanssur_erase_webhook_payloads(self, identity, scope):
         """Drop the stored payloads of the webhook events about the client: those linked to its
@@ -468,6 +499,9 @@ class ResPartner(models.Model):
                 moves.filtered(lambda m: m.move_type == "out_refund"),
                 EXPORT_FIELDS["account.move"],
             ),
+            "sepa_mandates": export(
+                scope["account.banking.mandate"], EXPORT_FIELDS["account.banking.mandate"]
+            ),
             "messages": export(messages.sorted("date"), EXPORT_FIELDS["mail.message"]),
         }
 
@@ -484,6 +518,7 @@ class ResPartner(models.Model):
             ("claim_files", self.env._("Claim files")),
             ("invoices", self.env._("Invoices")),
             ("credit_notes", self.env._("Credit notes")),
+            ("sepa_mandates", self.env._("SEPA direct debit mandates")),
             ("messages", self.env._("Messages")),
         ]
         models_of = {

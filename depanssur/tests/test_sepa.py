@@ -162,13 +162,38 @@ class TestSepaMandate(SepaCommon):
                 }
             )
         )
-        with self.assertRaisesRegex(ValidationError, "is not valid.*validation check"):
+        with self.assertRaisesRegex(ValidationError, "is not valid.*validation check") as caught:
             wizard.action_apply()
+        self.assertNotIn("3456", str(caught.exception), "the message (logged) masks the IBAN")
         with self.assertRaisesRegex(ValidationError, "is not valid"):
             self.Mandate._depanssur_create_for(self.client, "1234", "X", "web", True)
         with self.assertRaisesRegex(ValidationError, "holder"):
             self.Mandate._depanssur_create_for(self.client, IBAN, " ", "web", True)
         self.assertEqual(self.env["res.partner.bank"].search_count([]), count)
+
+    def test_erasure_and_access_cover_the_mandates(self):
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Zoé Prélèvement",
+                "email": "zoe.prelevement@example.fr",
+                "street": "3 rue X",
+                "zip": "69001",
+                "city": "Lyon",
+                "depanssur_client": True,
+            }
+        )
+        mandate = self.Mandate._depanssur_create_for(
+            partner, OTHER_IBAN, "Zoé Prélèvement", "web", signed=True, ip="203.0.113.9"
+        )
+        self.assertEqual(mandate.state, "valid")
+        exported = partner._depanssur_privacy_data()["sepa_mandates"]
+        self.assertEqual(exported[0]["depanssur_signed_ip"], "203.0.113.9")
+        self.assertNotIn("3704", str(exported), "the IBAN is exported masked")
+        bank = mandate.partner_bank_id
+        partner._depanssur_anonymize()
+        self.assertEqual(mandate.state, "cancel", "no debit can be made under it any more")
+        self.assertFalse(mandate.depanssur_signed_ip)
+        self.assertFalse(bank.acc_holder_name)
 
     def test_change_method_is_an_agent_action_with_a_trace(self):
         subscription = self._subscribe()
