@@ -39,18 +39,19 @@ class DepanssurDunningCase(models.Model):
             and invoice.payment_state in ("not_paid", "partial")
             and subscription._depanssur_collect_by_debit()
         ):
+            writer = self._depanssur_writer_env()
             if invoice._depanssur_in_debit() or invoice.depanssur_debit_date:
-                return self.env._("debit already waiting for the next order")
+                return writer._("debit already waiting for the next order")
             day = self.env.context.get("date")
             invoice.depanssur_debit_date = (
                 fields.Date.to_date(day) if day else fields.Date.context_today(self)
             )
             self.message_post(
-                body=self.env._(
+                body=writer._(
                     "The direct debit of %(invoice)s will be presented again in the next debit "
                     "order.",
                     invoice=invoice.name,
                 )
             )
-            return self.env._("debit re-presented in the next order")
+            return writer._("debit re-presented in the next order")
         return super()._retry_payment()

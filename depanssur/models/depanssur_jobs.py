@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 
 from .batching import BatchedStep, company_env, run_in_batches
+from .depanssur_consent import CONSENT_PURPOSES
 from .depanssur_subscription import RUNNING_STATES
 
 _logger = logging.getLogger(__name__)
@@ -325,7 +326,14 @@ class DepanssurJobs(models.AbstractModel):
                 number and not p._phone_format(number=number) for number in (p.phone, p.mobile)
             )
         )
-        without_consent = clients.filtered(lambda p: not p.depanssur_consent_ids)
+        # an answer on a marketing purpose (the express start of a sign-up is no such answer)
+        without_consent = clients.filtered(
+            lambda p: (
+                not p.depanssur_consent_ids.filtered(
+                    lambda consent: consent.purpose in dict(CONSENT_PURPOSES)
+                )
+            )
+        )
         without_address = (
             self.env["depanssur.subscription"]
             .search([("state", "in", ("carence", "active", "suspended"))])

@@ -72,6 +72,9 @@ class ResCompany(models.Model):
                 [
                     ("company_id", "=", self.id),
                     ("payment_method_id.code", "=", "sepa_direct_debit"),
+                    # a debit order needs its bank journal (the creditor's account)
+                    ("bank_account_link", "=", "fixed"),
+                    ("fixed_journal_id", "!=", False),
                 ],
                 limit=1,
             )
