@@ -59,33 +59,25 @@ class DepanssurSampleYear(models.AbstractModel):
 
     @api.model
     def action_generate(self):
-        """The "Generate a sample year" button: generate, then say what was done."""
-        result = self._generate()
-        if result["created"]:
-            message = self.env._(
-                "%(clients)s clients over %(months)s months generated in %(seconds)s s.",
-                clients=result["clients"],
-                months=result["months"],
-                seconds=round(result["seconds"]),
-            )
-        else:
-            message = self.env._(
-                "A sample year is already there (%(clients)s clients): the KPI snapshots "
-                "were rebuilt, nothing else was added.",
-                clients=result["clients"],
-            )
+        """The "Generate a sample year" button: the generation runs as a job (minutes, longer
+        than an HTTP worker's time limit), the button says so at once."""
+        self._check_sample_allowed()
+        self.with_delay(
+            channel="root.depanssur", description=self.env._("Generate a sample year")
+        )._generate()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Sample year"),
-                "message": message,
-                "type": "success",
-                "next": {"type": "ir.actions.client", "tag": "reload"},
+                "message": self.env._(
+                    "The sample year is being generated in the background (a few minutes): "
+                    "its progress is in Settings > Technical > Queue Jobs."
+                ),
+                "type": "info",
             },
         }
 
-    @api.model
     def _generate(self, seed=2026, clients=300, months=18):
         """Play ``clients`` clients over the ``months`` months before today (deterministic for
         ``seed``), then rebuild the KPI snapshots. Idempotent: once a sample year exists, a new
