@@ -529,6 +529,7 @@ class ResPartner(models.Model):
             "claim_files": "depanssur.dossier",
             "invoices": "account.move",
             "credit_notes": "account.move",
+            "sepa_mandates": "account.banking.mandate",
             "messages": "mail.message",
         }
         sections = []
