@@ -35,10 +35,9 @@ export class DepanssurDashboard extends Component {
             dunning: useRef("dunning"),
         };
         this.charts = [];
-        onWillStart(async () => {
-            await loadBundle("web.chartjs_lib");
-            await this.load();
-        });
+        // both at once: the data is asked while the component lives (asked after the chart
+        // library has loaded, it fails when the user has already left for another app)
+        onWillStart(() => Promise.all([loadBundle("web.chartjs_lib"), this.load()]));
         useEffect(
             () => {
                 this.renderCharts();
