@@ -1,3 +1,4 @@
+import unittest
 from datetime import timedelta
 
 from odoo import fields
@@ -22,7 +23,10 @@ class TestSampleYear(DepanssurSubscriptionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        set_demo(cls.env, True)
+        if not cls.env["ir.module.module"].search([("name", "=", "depanssur")]).demo:
+            # the generator refuses a database without demo data (TestSampleYearRefused); the
+            # book is played in the suite's run with demo data, on the French demo company
+            raise unittest.SkipTest("the sample year is played on a demonstration database")
         cls.result = cls.env[SAMPLE]._generate(seed=7, clients=30, months=18)
         cls.subscriptions = cls.env["depanssur.subscription"].browse(cls.result["subscription_ids"])
         cls.today = fields.Date.context_today(cls.subscriptions)
