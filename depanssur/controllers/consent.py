@@ -10,6 +10,8 @@ import logging
 from odoo.exceptions import UserError
 from odoo.http import Controller, request, route
 
+from .common import render_in_client_language
+
 _logger = logging.getLogger(__name__)
 
 ANSWERS = {"yes": True, "no": False}
@@ -25,10 +27,8 @@ class DepanssurConsentReask(Controller):
         return reask_sudo
 
     def _reask_render(self, reask_sudo, token, error=False, status=200):
-        lang = reask_sudo.partner_id.lang
-        if lang and lang in dict(request.env["res.lang"].get_installed()):
-            request.update_context(lang=lang)
-        return request.render(
+        return render_in_client_language(
+            reask_sudo.partner_id,
             "depanssur.consent_reask_page",
             {"reask": reask_sudo, "token": token, "error": error},
             status=status,

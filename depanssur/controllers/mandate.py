@@ -9,6 +9,8 @@ import logging
 from odoo.exceptions import UserError
 from odoo.http import Controller, request, route
 
+from .common import render_in_client_language
+
 _logger = logging.getLogger(__name__)
 
 
@@ -24,10 +26,8 @@ class DepanssurMandate(Controller):
         return mandate_sudo
 
     def _render(self, mandate_sudo, token, error=False, status=200):
-        lang = mandate_sudo.partner_id.lang
-        if lang and lang in dict(request.env["res.lang"].get_installed()):
-            request.update_context(lang=lang)
-        return request.render(
+        return render_in_client_language(
+            mandate_sudo.partner_id,
             "depanssur.mandate_sign_page",
             {"mandate": mandate_sudo, "token": token, "error": error},
             status=status,

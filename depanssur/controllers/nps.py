@@ -9,6 +9,8 @@ import re
 
 from odoo.http import Controller, request, route
 
+from .common import render_in_client_language
+
 _logger = logging.getLogger(__name__)
 
 SCORE_RE = re.compile(r"10|[0-9]")  # ASCII only: "²".isdigit() is true but int("²") fails
@@ -24,10 +26,8 @@ class DepanssurNps(Controller):
         return dossier_sudo
 
     def _nps_render(self, dossier_sudo, token, error=False, status=200):
-        lang = dossier_sudo.partner_id.lang
-        if lang and lang in dict(request.env["res.lang"].get_installed()):
-            request.update_context(lang=lang)
-        return request.render(
+        return render_in_client_language(
+            dossier_sudo.partner_id,
             "depanssur.nps_page",
             {"dossier": dossier_sudo, "token": token, "error": error},
             status=status,
