@@ -119,3 +119,16 @@ def test_funnel():
     ]
     assert kpi.funnel([]) == []
     assert kpi.funnel([("Reminder", 0)]) == [("Reminder", 0, 0, None)]
+
+
+@pytest.mark.parametrize("months", [1, 12, kpi.MAX_WINDOW_MONTHS])
+def test_window_months_accepts_whole_months(months):
+    assert kpi.window_months(months) == months
+
+
+@pytest.mark.parametrize(
+    "months", ["x", "12", 12.0, None, True, [12], 0, -1, kpi.MAX_WINDOW_MONTHS + 1, 10**30]
+)
+def test_window_months_refuses_anything_else(months):
+    with pytest.raises(ValueError):
+        kpi.window_months(months)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..rules import kpi as kpi_rules
@@ -322,13 +322,26 @@ class DepanssurKpi(models.AbstractModel):
             raise AccessError(self.env._("Only a Depanssur manager can see or rebuild the KPIs."))
 
     @api.model
+    def _window_months(self, months):
+        """``months`` checked as a window length (a caller's argument: never a 500)."""
+        try:
+            return kpi_rules.window_months(months)
+        except ValueError:
+            raise UserError(
+                self.env._(
+                    "The number of months must be a whole number from 1 to %(max)s.",
+                    max=kpi_rules.MAX_WINDOW_MONTHS,
+                )
+            ) from None
+
+    @api.model
     @api.readonly
     def get_dashboard_data(self, months=12):
         """Everything the dashboard shows, for the current company, over the ``months`` months
         ending today (month to date). Read-only: a replica can answer it. Each figure comes with
         the action (model, domain) that lists the records behind it."""
         self._check_manager()
-        months = max(1, min(int(months), 36))
+        months = self._window_months(months)
         company = self.env.company
         today = fields.Date.context_today(self)
         periods = kpi_rules.month_periods(today, months)
@@ -732,8 +745,9 @@ class DepanssurKpiSnapshot(models.Model):
     def action_rebuild_history(self, months=12):
         """Snapshots at the end of each of the last ``months`` months (from today's data);
         a Depanssur manager's action (checked here: the server action is not the only caller)."""
-        self.env["depanssur.kpi"]._check_manager()
-        months = max(1, min(int(months), 36))
+        Kpi = self.env["depanssur.kpi"]
+        Kpi._check_manager()
+        months = Kpi._window_months(months)
         today = fields.Date.context_today(self)
         for offset in range(months, 0, -1):
             month_end = today.replace(day=1) - relativedelta(months=offset - 1) - timedelta(days=1)

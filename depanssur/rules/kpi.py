@@ -143,6 +143,20 @@ def ageing_due_dates(day: date):
     }
 
 
+MAX_WINDOW_MONTHS = 36
+
+
+def window_months(months):
+    """``months`` as the length of a dashboard window: a whole number from 1 to
+    ``MAX_WINDOW_MONTHS``; anything else (text, a float, a bool, out of range) is refused with
+    ``ValueError``."""
+    if isinstance(months, bool) or not isinstance(months, int):
+        raise ValueError("not a whole number")
+    if not 1 <= months <= MAX_WINDOW_MONTHS:
+        raise ValueError("out of range")
+    return months
+
+
 def month_periods(day: date, months: int):
     """The ``months`` calendar months ending with the month of ``day``, oldest first, as
     (first day, last day) pairs; the current month stops at ``day`` (month to date)."""

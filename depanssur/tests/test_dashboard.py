@@ -253,6 +253,25 @@ class TestDashboardRpc(RpcGuardsCase):
         )
         self.assertGreater(self.env["depanssur.kpi.snapshot"].search_count([]), before)
 
+    def test_bad_window_lengths_are_refused_not_500(self):
+        """A manager's call with a window that is not 1 to 36 whole months: a UserError with its
+        message (422), never a 500, nothing rebuilt."""
+        before = self.env["depanssur.kpi.snapshot"].search_count([])
+        for months in ("x", "12", 12.5, None, True, [12], 0, -3, 37, 10**12):
+            with self.subTest(months=months):
+                for model, method in (
+                    ("depanssur.kpi", "get_dashboard_data"),
+                    ("depanssur.kpi.snapshot", "action_rebuild_history"),
+                ):
+                    response = self.rpc(self.user_manager, model, method, months=months)
+                    self.assertRefused(response, ("odoo.exceptions.UserError",))
+                    self.assertIn("whole number from 1 to 36", response.json()["message"])
+        self.assertEqual(self.env["depanssur.kpi.snapshot"].search_count([]), before)
+        data = self.assertDone(
+            self.rpc(self.user_manager, "depanssur.kpi", "get_dashboard_data", months=3)
+        )
+        self.assertEqual(len(data["months"]), 3)
+
 
 DASHBOARD_JS = """
 (async () => {
