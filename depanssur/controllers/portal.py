@@ -128,16 +128,18 @@ class DepanssurPortal(CustomerPortal):
         """The posted invoices of the subscription the client still has to pay, oldest first;
         not those a SEPA direct debit is about to collect (pre-notified, or in a debit order not
         sent yet): paid by card as well, they would be paid twice."""
-        return subscription_sudo.invoice_ids.filtered(
+        unpaid = subscription_sudo.invoice_ids.filtered(
             lambda m: (
                 m.move_type == "out_invoice"
                 and m.state == "posted"
                 and m.payment_state in ("not_paid", "partial")
                 and m.amount_residual > 0
                 and not m.depanssur_debit_date
-                and not m._depanssur_in_debit()
             )
-        ).sorted(lambda m: (m.invoice_date_due or m.invoice_date, m.id))
+        )
+        return (unpaid - unpaid._depanssur_in_debit()).sorted(
+            lambda m: (m.invoice_date_due or m.invoice_date, m.id)
+        )
 
     @route(
         ["/my/subscriptions/<int:subscription_id>/pay"],
@@ -157,29 +159,63 @@ class DepanssurPortal(CustomerPortal):
             # Odoo's own invoice page and its payment button, which asks for what is left to pay
             # (the form for several invoices asks for their totals)
             return request.redirect(invoices[0].get_portal_url())
-        try:
-            values = self._overdue_invoices_get_page_view_values(invoices.sudo())
-        except ValidationError:  # not one client, company and currency: pay them one by one
+        values = self._depanssur_pay_page_values(subscription_sudo, invoices)
+        if values is None:  # not one client, company and currency: pay them one by one
             return request.redirect(invoices[0].get_portal_url())
+        return request.render("account_payment.portal_overdue_invoices_page", values)
+
+    def _depanssur_pay_page_values(self, subscription_sudo, invoices):
+        """The values of Odoo's payment page for ``invoices`` (several, of one client, company
+        and currency; else None), as ``_overdue_invoices_get_page_view_values`` makes them but
+        for one change: the payment reference is the subscription's, where Odoo's takes a number
+        of the company's group payment sequence, a write a GET must not do."""
+        partner, company, currency = invoices.partner_id, invoices.company_id, invoices.currency_id
+        if len(partner) != 1 or len(company) != 1 or len(currency) != 1:
+            return None
+        reference = self._depanssur_payment_reference(subscription_sudo)
+        total = sum(invoices.mapped("amount_total"))
+        values = {
+            "payment": {
+                "date": fields.Date.today(),
+                "reference": reference,
+                "amount": total,
+                "currency": currency,
+            },
+            "amount": total,
+        }
+        values |= self._get_common_page_view_values(
+            invoices_data={
+                "partner": partner,
+                "company": company,
+                "total_amount": total,
+                "currency": currency,
+                "amount_residual": sum(invoices.mapped("amount_residual")),
+                "payment_reference": reference,
+                "landing_route": subscription_sudo.get_portal_url(),
+                "transaction_route": f"/my/subscriptions/{subscription_sudo.id}/pay/transaction",
+            }
+        )
         values.update(
             {
-                "transaction_route": f"/my/subscriptions/{subscription_id}/pay/transaction",
-                "landing_route": subscription_sudo.get_portal_url(),
                 "page_name": "depanssur_subscription_pay",
                 "title": request.env._("Pay my subscription"),
             }
         )
-        return request.render("account_payment.portal_overdue_invoices_page", values)
+        return values
+
+    def _depanssur_payment_reference(self, subscription_sudo):
+        """The reference of a payment of several invoices of a subscription: its number (the
+        payment module makes each transaction's reference unique from it)."""
+        return subscription_sudo.name
 
     @route(
         "/my/subscriptions/<int:subscription_id>/pay/transaction",
         type="jsonrpc",
         auth="user",
     )
-    def portal_pay_subscription_transaction(
-        self, subscription_id, payment_reference=None, **kwargs
-    ):
-        """The payment form's transaction: one transaction for all the open invoices."""
+    def portal_pay_subscription_transaction(self, subscription_id, **kwargs):
+        """The payment form's transaction: one transaction for all the open invoices. Its
+        reference is the subscription's, whatever the form sends."""
         subscription_sudo = self._depanssur_subscription(subscription_id)
         invoices = subscription_sudo and self._depanssur_open_invoices(subscription_sudo)
         if not invoices:
@@ -188,12 +224,13 @@ class DepanssurPortal(CustomerPortal):
             len(invoices) > 1 and any(invoice.payment_state == "partial" for invoice in invoices)
         ):
             raise ValidationError(request.env._("These invoices cannot be paid together."))
+        kwargs.pop("payment_reference", None)
         self._validate_transaction_kwargs(kwargs)
         return self._process_transaction(
             request.env.user.partner_id.id,
             invoices.currency_id.id,
             invoices.ids,
-            payment_reference if isinstance(payment_reference, str) else None,
+            self._depanssur_payment_reference(subscription_sudo),
             **kwargs,
         )
 
@@ -259,12 +296,14 @@ class DepanssurPortal(CustomerPortal):
     def portal_my_consents(self, **post):
         partner = request.env.user.partner_id
         saved = False
-        wording_texts = request.env["depanssur.consent.wording"].sudo()._current_texts()
+        Wording = request.env["depanssur.consent.wording"].sudo()
         if request.httprequest.method == "POST":
             consents = []
             for purpose, label in CONSENT_PURPOSES:
                 wanted = bool(post.get(purpose))
                 if (partner[f"consent_{purpose}"] == "given") != wanted:
+                    # the version the page showed (carried back by the form), not the current one
+                    wording = Wording._displayed(purpose, post.get(f"wording_{purpose}"))
                     consents.append(
                         {
                             "partner_id": partner.id,
@@ -272,6 +311,7 @@ class DepanssurPortal(CustomerPortal):
                             "state": "given" if wanted else "withdrawn",
                             "source": "portal",
                             "ip_address": request.httprequest.remote_addr,
+                            "wording_id": wording.id,
                             "proof_text": request.env._(
                                 "Customer portal, box “%(label)s” %(state)s.",
                                 label=label,
@@ -279,9 +319,7 @@ class DepanssurPortal(CustomerPortal):
                                 if wanted
                                 else request.env._("unticked"),
                             )
-                            + (
-                                f" « {wording_texts[purpose]} »" if purpose in wording_texts else ""
-                            ),
+                            + (f" « {wording.text} »" if wording else ""),
                         }
                     )
             if consents:
@@ -296,7 +334,7 @@ class DepanssurPortal(CustomerPortal):
             {
                 "partner": partner.sudo(),
                 "purposes": CONSENT_PURPOSES,
-                "wording_texts": wording_texts,
+                "wordings": Wording._current_by_purpose(),
                 "saved": saved,
                 "page_name": "depanssur_consents",
             }

@@ -112,12 +112,17 @@ class AccountMove(models.Model):
         return len(invoices)
 
     def _depanssur_in_debit(self):
-        """The invoices of ``self`` waiting in a debit order not sent to the bank yet."""
-        return self.filtered(
-            lambda move: move.line_ids.payment_line_ids.filtered(
-                lambda line: line.order_id.state in ("draft", "open", "generated")
-            )
+        """The invoices of ``self`` waiting in a debit order not sent to the bank yet (one
+        search for all of them)."""
+        if not self:
+            return self
+        lines = self.env["account.payment.line"].search(
+            [
+                ("move_line_id.move_id", "in", self.ids),
+                ("order_id.state", "in", ("draft", "open", "generated")),
+            ]
         )
+        return self & lines.move_line_id.move_id
 
     # A Depanssur credit note is its posted refund: one number, one PDF
     # ------------------------------------------------------------

@@ -15,6 +15,7 @@ from . import (
     test_kpi,
     test_partner,
     test_portal,
+    test_portal_pay,
     test_privacy,
     test_sample_year,
     test_security,

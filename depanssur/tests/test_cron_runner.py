@@ -305,6 +305,40 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self._assert_daily_effects(data)
         self.assertFalse(self._ready(self.daily))
 
+    def test_retention_erasure_cancels_the_sepa_mandate(self):
+        """The retention step of the daily run, through the cron runner, erases a former SEPA
+        subscriber: the mandate is cancelled (kept, as the debits made under it), without the IP
+        it was signed from; a running SEPA subscriber's mandate stays valid."""
+        self._in_cron()
+        setup_sepa(self.env)
+        Mandate = self.env["account.banking.mandate"]
+        with freeze_time("2022-01-01"):
+            former = self._partner("Ancien Prélevé")
+            old_mandate = Mandate._depanssur_create_for(
+                former, SEPA_IBAN, former.name, "web", signed=True, ip="203.0.113.9"
+            )
+            subscription = self._subscribe(partner=former, date_start="2022-01-01")
+            subscription._depanssur_set_payment_method("sepa", old_mandate)
+        with freeze_time("2022-06-01"):
+            subscription._terminate("client_request", date(2022, 5, 31))
+        with freeze_time("2026-01-10"):
+            current = self._partner("Client Prélevé")
+            kept = Mandate._depanssur_create_for(
+                current, "DE89 3704 0044 0532 0130 00", current.name, "web", signed=True
+            )
+            running = self._subscribe(partner=current, date_start="2026-01-10")
+            running._depanssur_set_payment_method("sepa", kept)
+        self.assertEqual((old_mandate.state, kept.state), ("valid", "valid"))
+        self._trigger(self.daily, DAY)
+        self.assertEqual(self._final(self._traces("daily", DAY))["rgpd"], ["done"])
+        self.env.invalidate_all()
+        self.assertTrue(former.with_context(active_test=False).depanssur_anonymized)
+        self.assertTrue(old_mandate.exists())
+        self.assertEqual(old_mandate.state, "cancel")
+        self.assertFalse(old_mandate.depanssur_signed_ip)
+        self.assertFalse(current.depanssur_anonymized)
+        self.assertEqual(kept.state, "valid")
+
     def test_failed_batch_is_retried_from_the_run_and_completes(self):
         data = self._daily_data()
         Subscription = self.env.registry["depanssur.subscription"]

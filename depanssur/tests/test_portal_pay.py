@@ -1,0 +1,152 @@
+"""The portal's "pay my subscription" page as a portal client meets it: a GET changes nothing,
+only the invoices the client still has to pay by card are in its total, another client's
+subscription is out of reach; the open invoices are found in a constant number of queries."""
+
+import json
+import re
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from ..controllers.portal import DepanssurPortal
+from .common import DepanssurSubscriptionCase
+from .test_sepa import setup_sepa
+
+
+@tagged("post_install", "-at_install")
+class TestPayAllPage(HttpCase, DepanssurSubscriptionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal_partner = cls.user_portal.partner_id
+        cls.portal_partner.write(
+            {"street": "9 rue Ney", "zip": "69006", "city": "Lyon", "country_id": cls.fr.id}
+        )
+        cls.mode = setup_sepa(cls.env)
+        # four months invoiced (9.90 each, sold without VAT in the tests), none paid
+        cls.mine = cls._subscribe(cls, partner=cls.portal_partner, date_start="2026-01-01")
+        cls.mine._invoice_due_periods(fields.Date.to_date("2026-04-15"))
+        cls.invoices = cls.mine.invoice_ids.sorted("invoice_date")
+        cls.other = cls._subscribe(cls, date_start="2026-01-01")
+        cls.other._invoice_due_periods(fields.Date.to_date("2026-02-15"))
+
+    def setUp(self):
+        super().setUp()
+        self.authenticate("dp_portal", "dp_portal")
+
+    def _pay_url(self, subscription=None):
+        return f"/my/subscriptions/{(subscription or self.mine).id}/pay"
+
+    def _in_debit_order(self, invoices):
+        """``invoices`` waiting in a debit order not sent to the bank yet."""
+        order = self.env["account.payment.order"].create({"payment_mode_id": self.mode.id})
+        invoices.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        ).create_payment_line_from_move_line(order)
+        return order
+
+    def _sequence_state(self):
+        """The company's group payment numbering, as the database has it."""
+        self.env.invalidate_all()
+        sequence = self.company.sudo().batch_payment_sequence_id
+        ranges = sequence.date_range_ids
+        return (
+            sequence.number_next,
+            sorted((r.id, r.number_next) for r in ranges),
+            sequence.write_date,
+            ranges and max(ranges.mapped("write_date")),
+        )
+
+    def _transaction(self, subscription):
+        body = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {"provider_id": 1, "payment_method_id": 1, "flow": "direct"},
+        }
+        with mute_logger("odoo.http"):
+            return self.url_open(
+                f"/my/subscriptions/{subscription.id}/pay/transaction",
+                data=json.dumps(body),
+                headers={"Content-Type": "application/json"},
+            )
+
+    def test_get_consumes_no_number_and_writes_nothing(self):
+        self.assertEqual(len(self.invoices), 4)
+        before = self._sequence_state()
+        transactions = self.env["payment.transaction"].sudo().search_count([])
+        for _visit in range(2):
+            page = self.url_open(self._pay_url())
+            self.assertEqual(page.status_code, 200)
+            self.assertRegex(page.text, r"39[.,]60")
+            # the reference shown is the subscription's number, the same at each visit
+            self.assertIn(self.mine.name, page.text)
+            self.assertNotIn("GROUP/", page.text)
+        self.assertEqual(self._sequence_state(), before, "no group payment number consumed")
+        self.assertEqual(self.env["payment.transaction"].sudo().search_count([]), transactions)
+
+    def test_only_what_is_to_pay_by_card_is_in_the_total(self):
+        first, second, third, fourth = self.invoices
+        # pre-notified for a direct debit, and waiting in a debit order: the bank collects them
+        first.sudo().depanssur_debit_date = "2026-04-20"
+        self._in_debit_order(second)
+        page = self.url_open(self._pay_url())
+        self.assertEqual(page.status_code, 200)
+        self.assertRegex(page.text, r"19[.,]80")
+        for amount in (r"39[.,]60", r"29[.,]70"):
+            self.assertNotRegex(page.text, amount)
+        subscription_page = self.url_open(f"/my/subscriptions/{self.mine.id}")
+        due = re.search(
+            r"o_depanssur_amount_due.*?<strong[^>]*>(.*?)</strong>", subscription_page.text, re.S
+        )
+        self.assertRegex(due.group(1), r"19[.,]80")
+        # partly paid: never in a total of whole invoices; its own page asks for what is left
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=third.ids
+        ).create({"amount": 4.0})._create_payments()
+        self.assertEqual(third.payment_state, "partial")
+        transactions = self.env["payment.transaction"].sudo().search_count([])
+        page = self.url_open(self._pay_url(), allow_redirects=False)
+        self.assertEqual(page.status_code, 303)
+        self.assertIn(f"/my/invoices/{third.id}", page.headers["Location"])
+        answer = self._transaction(self.mine)
+        self.assertEqual(answer.status_code, 200)
+        self.assertIn("cannot be paid together", answer.json()["error"]["data"]["message"])
+        self.assertEqual(self.env["payment.transaction"].sudo().search_count([]), transactions)
+        # only the fourth left to pay by card: its own invoice page
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=third.ids
+        ).create({})._create_payments()
+        page = self.url_open(self._pay_url(), allow_redirects=False)
+        self.assertEqual(page.status_code, 303)
+        self.assertIn(f"/my/invoices/{fourth.id}", page.headers["Location"])
+
+    def test_another_clients_subscription_is_not_found_without_a_leak(self):
+        transactions = self.env["payment.transaction"].sudo().search_count([])
+        for subscription_id in (self.other.id, 999999999):
+            with self.subTest(subscription_id=subscription_id), mute_logger("odoo.http"):
+                page = self.url_open(f"/my/subscriptions/{subscription_id}/pay")
+                self.assertEqual(page.status_code, 404)
+                for secret in (self.other.name, self.client.last_name, "19.80", "19,80"):
+                    self.assertNotIn(secret, page.text)
+        answer = self._transaction(self.other)
+        self.assertIn("error", answer.json())
+        self.assertNotIn(self.other.name, answer.text)
+        self.assertEqual(self.env["payment.transaction"].sudo().search_count([]), transactions)
+
+    def test_open_invoices_in_a_constant_number_of_queries(self):
+        """Whether an invoice waits in a debit order is read once for all the subscription's
+        invoices, not once per invoice."""
+        portal = DepanssurPortal()
+        self._in_debit_order(self.invoices[0])
+        small = self._subscribe(partner=self.portal_partner, date_start="2026-03-01")
+        small._invoice_due_periods(fields.Date.to_date("2026-04-15"))
+        self._in_debit_order(small.invoice_ids[0])
+        self.assertEqual((len(small.invoice_ids), len(self.invoices)), (2, 4))
+        self.env.invalidate_all()
+        start = self.env.cr.sql_log_count
+        self.assertEqual(len(portal._depanssur_open_invoices(small.sudo())), 1)
+        queries = self.env.cr.sql_log_count - start
+        self.env.invalidate_all()
+        with self.assertQueryCount(queries):
+            self.assertEqual(len(portal._depanssur_open_invoices(self.mine.sudo())), 3)
