@@ -56,13 +56,16 @@ class DepanssurConsentReask(Controller):
         max_content_length=16 * 1024,
     )
     def consent_reask_answer(self, request_id, token="", answer="", **_kw):
-        """The answer posted from the page: recorded once, the first answer stays."""
+        """The answer posted from the page: recorded once, the first answer stays. The same
+        answer posted again (a double click) gets the same page; another one is refused (409)."""
         reask_sudo = self._reask_request_sudo(request_id, token)
         if not isinstance(answer, str) or answer not in ANSWERS:
             return self._reask_render(reask_sudo, token, error="answer", status=400)
         try:
-            reask_sudo._reask_answer(ANSWERS[answer], request.httprequest.remote_addr)
+            recorded = reask_sudo._reask_answer(ANSWERS[answer], request.httprequest.remote_addr)
         except UserError:
             # a newer wording replaced this one, or the client was erased meanwhile
             return self._reask_render(reask_sudo, token, error="outdated", status=410)
+        if not recorded and reask_sudo.state != ("given" if ANSWERS[answer] else "withdrawn"):
+            return self._reask_render(reask_sudo, token, error="answered", status=409)
         return self._reask_render(reask_sudo, token)

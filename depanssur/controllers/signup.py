@@ -16,19 +16,19 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.http import Controller, request, route
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
-from ..models.depanssur_signup import EXPRESS_START_TEXT, TERMS_TEXT, SignupError
+from ..models.depanssur_signup import (
+    ADDRESS_FIELDS,
+    EXPRESS_START_TEXT,
+    IDENTITY_FIELDS,
+    TERMS_TEXT,
+    SignupError,
+)
 from ..rules.signup import ascii_int, earliest_start, withdrawal_deadline
 
 FIELDS = (
     "plan_id",
-    "civility",
-    "first_name",
-    "last_name",
-    "email",
-    "mobile",
-    "street",
-    "zip",
-    "city",
+    *IDENTITY_FIELDS,
+    *ADDRESS_FIELDS,
     "billing_street",
     "billing_zip",
     "billing_city",
@@ -47,9 +47,10 @@ class DepanssurSignup(Controller):
             .search([("company_id", "=", request.env.company.id)])
         )
 
-    def _consent_texts(self):
-        """The wording shown now for each purpose (the version the consents will record)."""
-        return request.env["depanssur.consent.wording"].sudo()._current_texts()
+    def _consent_wordings(self):
+        """The wording shown now for each purpose: the form carries its id back, and the
+        consents record that version."""
+        return request.env["depanssur.consent.wording"].sudo()._current_by_purpose()
 
     def _own_partner(self):
         """The signed-in portal user's partner (proof of who signs up), else an empty record."""
@@ -61,6 +62,11 @@ class DepanssurSignup(Controller):
         answers = {name: post[name] if isinstance(post.get(name), str) else "" for name in FIELDS}
         answers["option_ids"] = request.httprequest.form.getlist("option_ids")[:MAX_OPTIONS]
         answers["consents"] = [p for p, _label in CONSENT_PURPOSES if post.get(f"consent_{p}")]
+        answers["wording_ids"] = {
+            p: post[f"wording_{p}"]
+            for p, _label in CONSENT_PURPOSES
+            if isinstance(post.get(f"wording_{p}"), str)
+        }
         answers["billing_different"] = bool(post.get("billing_different"))
         answers["terms_accepted"] = bool(post.get("terms"))
         return answers
@@ -106,19 +112,14 @@ class DepanssurSignup(Controller):
             values = {"idempotency_key": uuid.uuid4().hex, "option_ids": []}
             partner = self._own_partner()
             if partner:  # a signed-in client signs up in their own name
-                values.update(
-                    {
-                        name: partner[name] or ""
-                        for name in ("civility", "first_name", "last_name", "email", "mobile")
-                    }
-                )
+                values.update({name: partner[name] or "" for name in IDENTITY_FIELDS})
         return request.render(
             "depanssur.signup_form",
             {
                 "plans": self._plans(),
                 "values": values,
                 "errors": errors or {},
-                "consent_texts": self._consent_texts(),
+                "consent_wordings": self._consent_wordings(),
                 "purposes": CONSENT_PURPOSES,
                 "terms_text": TERMS_TEXT,
                 "own_partner": self._own_partner(),
@@ -176,7 +177,6 @@ class DepanssurSignup(Controller):
                 "withdrawal_deadline": withdrawal_deadline(today),
                 "express_text": EXPRESS_START_TEXT,
                 "token": Signup._signup_sign_summary(answers),
-                "consent_texts": self._consent_texts(),
                 "own_partner": self._own_partner(),
             },
         )

@@ -1,5 +1,5 @@
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import ConcurrencyError, LockError, UserError
 from odoo.tools import consteq
 
 REASK_TOKEN_SCOPE = "depanssur-consent-reask"
@@ -85,9 +85,16 @@ class DepanssurConsentRequest(models.Model):
 
     def _reask_answer(self, agree, ip_address):
         """Record the client's answer once, as a consent on the request's wording; returns
-        False when an answer was already there. Refused once a newer wording is current."""
+        False when an answer was already there. Refused once a newer wording is current.
+
+        A double click posts twice at once: the second request finds the row locked by the
+        first and asks Odoo to replay it (``ConcurrencyError``, see ``odoo.service.model.
+        retrying``); replayed after the first committed, it finds the answer there."""
         self.ensure_one()
-        self.lock_for_update()
+        try:
+            self.lock_for_update()
+        except LockError:
+            raise ConcurrencyError("a consent re-ask is being answered") from None
         if self.state != "sent":
             return False
         wording = self.wording_id

@@ -3,6 +3,7 @@ import hashlib
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..rules.signup import ascii_int
 from .depanssur_consent import CONSENT_PURPOSES
 from .depanssur_signup import CONSENT_TEXTS
 
@@ -171,6 +172,26 @@ class DepanssurConsentWording(models.Model):
         return current.with_env(self.env)
 
     @api.model
+    def _displayed(self, purpose, wording_id):
+        """The wording a form showed for ``purpose``, from the id the form carried back
+        (``wording_<purpose>``): the proof of a consent is the text the person read and ticked,
+        even when a newer version became current between the page and its POST (the consent,
+        on an older version, then waits for the re-ask like any other). The current one when
+        the id is missing or is not a version of ``purpose`` ever shown."""
+        shown = None
+        if isinstance(wording_id, str):
+            shown = ascii_int(wording_id)
+        elif isinstance(wording_id, int) and not isinstance(wording_id, bool):
+            shown = wording_id
+        if shown:
+            wording = self.sudo().search(
+                [("id", "=", shown), ("purpose", "=", purpose), ("date_current", "!=", False)]
+            )
+            if wording:
+                return wording.with_env(self.env)
+        return self._current(purpose)
+
+    @api.model
     def _install_first_versions(self):
         """Version 1 of every purpose without a current wording: the texts the forms showed
         before wordings were versioned (install and migration)."""
@@ -186,11 +207,6 @@ class DepanssurConsentWording(models.Model):
     @api.model
     def _current_by_purpose(self):
         return {w.purpose: w for w in self.sudo().search([("is_current", "=", True)])}
-
-    @api.model
-    def _current_texts(self):
-        """{purpose: wording text} of the current versions, as the forms show them."""
-        return {purpose: w.text for purpose, w in self._current_by_purpose().items()}
 
     def _reask_partners(self):
         """Clients whose latest answer for this purpose is "given" on an older version, with an

@@ -37,6 +37,7 @@ SUMMARY_SCOPE = "depanssur-signup-summary"
 SUMMARY_HOURS = 2  # the summary page's signed answers expire after this
 PENDING_DAYS = 30  # an unconfirmed web sign-up is cancelled after this
 IDENTITY_FIELDS = ("civility", "first_name", "last_name", "email", "mobile")
+ADDRESS_FIELDS = ("street", "zip", "city")  # the risk address (the home covered)
 
 
 class SignupError(ValidationError):
@@ -66,12 +67,12 @@ class DepanssurSignup(models.AbstractModel):
 
     @api.model
     def _signup_required_fields(self, channel, partner):
-        home = {"street", "zip", "city"}
+        home = set(ADDRESS_FIELDS)
         if partner:
             return home
         if channel == "phone":
             return home | {"last_name"}
-        return home | {"civility", "first_name", "last_name", "email", "mobile"}
+        return home | set(IDENTITY_FIELDS)
 
     @api.model
     def _signup_messages(self, channel):
@@ -175,6 +176,13 @@ class DepanssurSignup(models.AbstractModel):
             billing_period=billing_period,
             date_start=date_start,
             consents={p: bool(answer) for p, answer in consents.items() if p in purposes},
+            wording_ids={
+                p: wording_id
+                for p, wording_id in (
+                    values.get("wording_ids") if isinstance(values.get("wording_ids"), dict) else {}
+                ).items()
+                if p in purposes
+            },
             terms_accepted=bool(values.get("terms_accepted")),
             express_start=express_start,
             signup_key=(web and signup_rules.clean_text(values.get("signup_key"))) or False,
@@ -453,7 +461,7 @@ class DepanssurSignup(models.AbstractModel):
         the web is "not given": a web sign-up never records a withdrawal. On the phone, an agent
         records the client's "no" as a withdrawal of a consent given earlier."""
         agent = self.env.user
-        wordings = self.env["depanssur.consent.wording"]._current_by_purpose()
+        Wording = self.env["depanssur.consent.wording"]
         consents = []
         for purpose, label in CONSENT_PURPOSES:
             if purpose not in clean["consents"]:
@@ -471,10 +479,12 @@ class DepanssurSignup(models.AbstractModel):
                 "source": channel,
             }
             if channel == "web_form":
+                # the version the form showed (carried back by the form), not the current one
+                wording = Wording._displayed(purpose, clean.get("wording_ids", {}).get(purpose))
                 vals.update(
                     ip_address=clean["ip"],
-                    proof_text=f"{wordings[purpose].text} — case cochée",
-                    wording_id=wordings[purpose].id,
+                    proof_text=f"{wording.text} — case cochée",
+                    wording_id=wording.id,
                     user_id=self.env.ref("base.user_root").id,
                 )
             else:

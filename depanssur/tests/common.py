@@ -1,5 +1,35 @@
+import re
+
 from odoo.fields import Command
 from odoo.tests import TransactionCase, new_test_user
+
+# What a consumer types in the public sign-up form, and an agent in the phone sale wizard
+WEB_SIGNUP_IDENTITY = {
+    "civility": "mrs",
+    "first_name": "Élodie",
+    "last_name": "Garnier",
+    "email": "elodie.garnier@example.fr",
+    "mobile": "07 81 34 56 78",
+    "street": "14 rue Garibaldi",
+    "zip": "69006",
+    "city": "Lyon",
+}
+PHONE_SALE_IDENTITY = {
+    "civility": "mr",
+    "first_name": "Karim",
+    "last_name": "Haddad",
+    "email": "karim.haddad@example.fr",
+    "mobile": "06 55 44 33 22",
+    "street": "3 rue Paul Bert",
+    "zip": "69003",
+    "city": "Lyon",
+}
+# the sign-up form's required fields, each with its own error message
+SIGNUP_REQUIRED_FIELDS = ("plan_id", *WEB_SIGNUP_IDENTITY)
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+_SUMMARY_TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 
 class DepanssurCase(TransactionCase):
@@ -130,6 +160,45 @@ class DepanssurSubscriptionCase(DepanssurCase):
         if confirm:
             subscription.action_confirm()
         return subscription
+
+
+def csrf_of(html):
+    """The CSRF token of the form in ``html``, read as a browser would."""
+    return _CSRF.search(html).group(1)
+
+
+class SignupFormMixin:
+    """A browser on the public sign-up pages (an ``HttpCase`` on ``DepanssurSubscriptionCase``):
+    the form, its answers, the summary, the confirmation."""
+
+    def _signup_form(self):
+        """GET /abonnement: ``(html, csrf token, idempotency key)``."""
+        response = self.url_open("/abonnement")
+        self.assertEqual(response.status_code, 200)
+        html = response.text
+        return html, csrf_of(html), _IDEMPOTENCY_KEY.search(html).group(1)
+
+    def _signup_answers(self, csrf, key, **overrides):
+        """The form's fields as a consumer fills them (Essentiel, ``WEB_SIGNUP_IDENTITY``, the
+        terms accepted); ``overrides`` change them, a ``None`` leaves a field out."""
+        data = {
+            "csrf_token": csrf,
+            "idempotency_key": key,
+            "plan_id": str(self.plan_essentiel.id),
+            **WEB_SIGNUP_IDENTITY,
+            "terms": "on",
+            **overrides,
+        }
+        return {name: value for name, value in data.items() if value is not None}
+
+    def _signup_confirm(self, summary, **fields):
+        """POST the summary page ``summary`` (a response) with its signed answers."""
+        data = {
+            "csrf_token": csrf_of(summary.text),
+            "token": _SUMMARY_TOKEN.search(summary.text).group(1),
+            **fields,
+        }
+        return self.url_open("/abonnement/confirmer", data=data)
 
 
 def activate_french(env, modules=("depanssur",)):

@@ -5,16 +5,17 @@ whose signed link opens a page that records nothing until one of its buttons is 
 import hashlib
 import importlib.util
 import re
+from unittest.mock import patch
 
 from odoo import tools
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import file_path
 
 from ..models.depanssur_consent_request import REASK_TOKEN_SCOPE
 from ..models.depanssur_dossier import NPS_TOKEN_SCOPE
-from .common import DepanssurSubscriptionCase
+from .common import WEB_SIGNUP_IDENTITY, DepanssurSubscriptionCase, SignupFormMixin, csrf_of
 from .test_security import HOSTILE_CONTEXT, RpcGuardsCase
 
 NEW_TEXT = "J'accepte de recevoir par email les offres sélectionnées des partenaires de Depanssur."
@@ -48,7 +49,7 @@ class ConsentWordingCommon(DepanssurSubscriptionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestConsentWording(HttpCase, ConsentWordingCommon):
+class TestConsentWording(SignupFormMixin, HttpCase, ConsentWordingCommon):
     def _reask_mail(self, request):
         mail = (
             self.env["mail.mail"]
@@ -67,6 +68,16 @@ class TestConsentWording(HttpCase, ConsentWordingCommon):
         response = self.url_open(f"/depanssur/{path}")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
         return response, csrf and csrf.group(1)
+
+    def _reasked(self):
+        """A new version, its re-ask campaign, the client's page opened from the email:
+        ``(wording, request, token, csrf)``."""
+        v2 = self._new_version()
+        v2.with_user(self.user_manager).action_reask()
+        request = v2.request_ids
+        path = self._link(request)
+        _response, csrf = self._page(path)
+        return v2, request, re.search(r"token=([^&]+)", path).group(1), csrf
 
     def _post(self, request, token, answer, csrf):
         return self.url_open(
@@ -92,6 +103,65 @@ class TestConsentWording(HttpCase, ConsentWordingCommon):
         html = self.url_open("/abonnement").text
         self.assertIn("sélectionnées des partenaires", html)
         self.assertEqual(self.Wording._current("partner_offers"), v2)
+
+    def _shown_id(self, html, purpose="partner_offers"):
+        return re.search(rf'name="wording_{purpose}" value="([^"]+)"', html).group(1)
+
+    def _offers_consent(self, partner):
+        self.env.invalidate_all()
+        return partner.depanssur_consent_ids.filtered(lambda c: c.purpose == "partner_offers")
+
+    def test_consent_records_the_wording_shown_not_the_current(self):
+        """A newer wording made current between the page and its POST: the consent records the
+        version the person read and ticked (the RGPD proof), which then counts as an older one
+        (the re-ask campaign will ask again)."""
+        # the portal's choices page
+        self.authenticate("dp_portal", "dp_portal")
+        partner = self.user_portal.partner_id
+        page = self.url_open("/my/consents")
+        self.assertEqual(self._shown_id(page.text), str(self.v1.id))
+        v2 = self._new_version()
+        response = self.url_open(
+            "/my/consents",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "partner_offers": "on",
+                "wording_partner_offers": self._shown_id(page.text),
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        consent = self._offers_consent(partner)
+        self.assertEqual((consent.state, consent.wording_id), ("given", self.v1))
+        self.assertIn(self.v1.text, consent.proof_text)
+        self.assertNotIn(NEW_TEXT, consent.proof_text)
+        self.assertEqual(partner.consent_partner_offers, "outdated")
+        # the public sign-up: the form shows v2, v3 is current when the summary is confirmed
+        self.logout()
+        html, csrf, key = self._signup_form()
+        self.assertEqual(self._shown_id(html), str(v2.id))
+        answers = self._signup_answers(
+            csrf, key, consent_partner_offers="on", wording_partner_offers=self._shown_id(html)
+        )
+        summary = self.url_open("/abonnement/recapitulatif", data=answers)
+        self.assertEqual(summary.status_code, 200)
+        self._new_version("Version 3 du texte des offres partenaires.")
+        self.assertEqual(self._signup_confirm(summary, express_start="on").status_code, 200)
+        client = self.env["res.partner"].search([("email", "=", WEB_SIGNUP_IDENTITY["email"])])
+        consent = self._offers_consent(client)
+        self.assertEqual((consent.state, consent.wording_id), ("given", v2))
+        self.assertIn(NEW_TEXT, consent.proof_text)
+        self.assertEqual(client.consent_partner_offers, "outdated")
+
+    def test_a_forged_wording_id_records_the_current_one(self):
+        current = self.Wording._current("partner_offers")
+        never_shown = self.Wording.with_user(self.user_manager).create(
+            {"purpose": "partner_offers", "text": "Jamais affiché."}
+        )
+        email = self.Wording._current("marketing_email")
+        for forged in ("x", "-1", "0", "²", str(never_shown.id), str(email.id), [1], None, True):
+            with self.subTest(forged=forged):
+                self.assertEqual(self.Wording._displayed("partner_offers", forged), current)
+        self.assertEqual(self.Wording._displayed("partner_offers", str(current.id)), current)
 
     def test_changed_wording_stops_marketing_until_reasked_by_post(self):
         subscription = self._subscribe()
@@ -148,19 +218,62 @@ class TestConsentWording(HttpCase, ConsentWordingCommon):
         self.assertEqual(self.client.consent_partner_offers, "given")
         self.assertEqual(self._offers_sent(subscription), 1, "asked again: sends resume")
 
-        # a second answer changes nothing: the first one stays
+        # another answer changes nothing: the first one stays, and the page says so
         response = self._post(request, token, "no", csrf)
-        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("o_depanssur_reask_answered", response.text)
+        self.assertIn("accord est enregistré", response.text)
         self.env.invalidate_all()
         self.assertEqual(self.client.depanssur_consent_ids - consents, new)
+        self.assertEqual((request.state, request.consent_id), ("given", new))
+
+    def _alert(self, response):
+        return re.search(r'<p class="alert[^"]*">(.*?)</p>', response.text, re.S).group(1)
+
+    def test_double_click_answers_as_the_first_click(self):
+        """The second POST of a double click, even while the first holds the row: the same
+        page as the first, nothing recorded twice; another answer afterwards stays refused."""
+        _v2, request, token, csrf = self._reasked()
+        before = self.env["depanssur.consent"].search_count([])
+        first = self._post(request, token, "no", csrf)
+        self.assertEqual(first.status_code, 200)
+        self.assertIn("refus est enregistré", self._alert(first))
+        self.env.invalidate_all()
+        self.assertEqual(self.env["depanssur.consent"].search_count([]), before + 1)
+        answered = (request.state, request.consent_id, request.date_answered)
+        self.assertEqual(answered[0], "withdrawn")
+        # the second click arrives while the first holds the lock: replayed once it committed
+        Request = self.registry["depanssur.consent.request"]
+        lock = Request.lock_for_update
+        calls = []
+
+        def locked_by_the_first_click(records, **kwargs):
+            calls.append(records.ids)
+            if len(calls) == 1:
+                raise LockError("Cannot grab a lock on records")
+            return lock(records, **kwargs)
+
+        with patch.object(Request, "lock_for_update", locked_by_the_first_click):
+            second = self._post(request, token, "no", csrf)
+        self.assertEqual(len(calls), 2, "the second click was replayed")
+        # and a plain second click, after the first
+        third = self._post(request, token, "no", csrf)
+        for response in (second, third):
+            self.assertEqual(response.status_code, 200)
+            self.assertEqual(self._alert(response), self._alert(first))
+        self.env.invalidate_all()
+        self.assertEqual(self.env["depanssur.consent"].search_count([]), before + 1)
+        self.assertEqual((request.state, request.consent_id, request.date_answered), answered)
+        # changing one's mind on the same link is refused: the first answer stays
+        other = self._post(request, token, "yes", csrf)
+        self.assertEqual(other.status_code, 409)
+        self.assertIn("o_depanssur_reask_answered", other.text)
+        self.env.invalidate_all()
+        self.assertEqual(self.env["depanssur.consent"].search_count([]), before + 1)
+        self.assertEqual(self.client.consent_partner_offers, "withdrawn")
 
     def test_refusal_recorded_on_the_new_version(self):
-        v2 = self._new_version()
-        v2.with_user(self.user_manager).action_reask()
-        request = v2.request_ids
-        path = self._link(request)
-        _response, csrf = self._page(path)
-        token = re.search(r"token=([^&]+)", path).group(1)
+        v2, request, token, csrf = self._reasked()
         self.assertEqual(self._post(request, token, "no", csrf).status_code, 200)
         self.env.invalidate_all()
         self.assertEqual(request.consent_id.state, "withdrawn")

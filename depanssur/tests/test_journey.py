@@ -3,41 +3,25 @@ import re
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
-from .common import DepanssurSubscriptionCase
+from .common import PHONE_SALE_IDENTITY, DepanssurSubscriptionCase, SignupFormMixin
 
 
 @tagged("post_install", "-at_install")
-class TestSignup(HttpCase, DepanssurSubscriptionCase):
-    def _form(self):
-        response = self.url_open("/abonnement")
-        self.assertEqual(response.status_code, 200)
-        html = response.text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-        return html, csrf, key
-
+class TestSignup(SignupFormMixin, HttpCase, DepanssurSubscriptionCase):
     def _data(self, csrf, key, **overrides):
-        data = {
-            "csrf_token": csrf,
-            "idempotency_key": key,
-            "plan_id": str(self.plan_essentiel.id),
-            "option_ids": str(self.option_appliances.id),
-            "civility": "mrs",
-            "first_name": "Élodie",
-            "last_name": "Garnier",
-            "email": "elodie.garnier@example.fr",
-            "mobile": "07 81 34 56 78",
-            "street": "14 rue Garibaldi",
-            "zip": "69006",
-            "city": "Lyon",
-            "consent_marketing_sms": "on",
-            "terms": "on",
-        }
-        data.update(overrides)
-        return {key_: value for key_, value in data.items() if value is not None}
+        """The form filled in, with the appliances option and the marketing SMS box ticked."""
+        return self._signup_answers(
+            csrf,
+            key,
+            **{
+                "option_ids": str(self.option_appliances.id),
+                "consent_marketing_sms": "on",
+                **overrides,
+            },
+        )
 
     def test_happy_path_and_double_submit(self):
-        html, csrf, key = self._form()
+        html, csrf, key = self._signup_form()
         self.assertIn("Essentiel test", html)
         self.assertIn("Délai de carence", html)
         self.assertNotIn('checked="checked" name="consent', html)
@@ -54,10 +38,8 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
             self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")]),
             "nothing is created before the confirmation",
         )
-        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
-        csrf2 = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
-        confirm = {"csrf_token": csrf2, "token": token, "express_start": "on"}
-        response = self.url_open("/abonnement/confirmer", data=confirm)
+        summary = response
+        response = self._signup_confirm(summary, express_start="on")
         self.assertEqual(response.status_code, 200, response.text[:500])
         self.assertIn("o_depanssur_signup_pending", response.text)
         partner = self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
@@ -76,7 +58,7 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         self.assertTrue(consents.ip_address and consents.proof_text)
         self.assertEqual(partner.consent_marketing_email, "none")
         # a double submit lands on the same subscription
-        again = self.url_open("/abonnement/confirmer", data=confirm)
+        again = self._signup_confirm(summary, express_start="on")
         self.assertEqual(again.status_code, 200)
         self.assertIn(subscription.name, again.text)
         self.assertEqual(
@@ -101,7 +83,7 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         self.assertTrue([s for s in subjects if "Bienvenue" in s], subjects)
 
     def test_each_validation_error(self):
-        _html, csrf, key = self._form()
+        _html, csrf, key = self._signup_form()
         before = self.env["res.partner"].search_count([])
         cases = {
             "mobile": {"mobile": "12"},
@@ -123,7 +105,7 @@ class TestSignup(HttpCase, DepanssurSubscriptionCase):
         self.assertEqual(self.env["res.partner"].search_count([]), before)
 
     def test_csrf_tampering_and_honeypot(self):
-        _html, csrf, key = self._form()
+        _html, csrf, key = self._signup_form()
         response = self.url_open("/abonnement/recapitulatif", data=self._data("bad-token", key))
         self.assertEqual(response.status_code, 400)
         response = self.url_open(
@@ -213,14 +195,7 @@ class TestPortalAndWizard(HttpCase, DepanssurSubscriptionCase):
             .create(
                 {
                     "plan_id": self.plan_confort.id,
-                    "civility": "mr",
-                    "first_name": "Karim",
-                    "last_name": "Haddad",
-                    "email": "karim.haddad@example.fr",
-                    "mobile": "06 55 44 33 22",
-                    "street": "3 rue Paul Bert",
-                    "zip": "69003",
-                    "city": "Lyon",
+                    **PHONE_SALE_IDENTITY,
                     "consent_phone_canvassing": True,
                 }
             )

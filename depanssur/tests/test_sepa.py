@@ -1,5 +1,4 @@
 import base64
-import re
 from datetime import date
 
 from freezegun import freeze_time
@@ -9,8 +8,7 @@ from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools.misc import file_path
 
-from .common import DepanssurSubscriptionCase
-from .test_portal import _csrf
+from .common import PHONE_SALE_IDENTITY, DepanssurSubscriptionCase, SignupFormMixin, csrf_of
 from .test_security import RpcGuardsCase
 
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
@@ -511,7 +509,7 @@ class TestSepaSignPage(HttpCase, SepaCommon):
         self.assertIn("FR78ZZZ424242", response.text)
         self.env.invalidate_all()
         self.assertEqual(self.mandate.state, "draft")
-        csrf = _csrf(response.text)
+        csrf = csrf_of(response.text)
         action = f"/mandat/signer/{self.mandate.id}/signer"
         self.assertEqual(
             self.url_open(action, params={"token": "x", "accept": "1"}).status_code, 405
@@ -540,36 +538,22 @@ class TestSepaSignPage(HttpCase, SepaCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestSepaSignup(HttpCase, SepaCommon):
+class TestSepaSignup(SignupFormMixin, HttpCase, SepaCommon):
     def _form(self):
-        html = self.url_open("/abonnement").text
+        html, csrf, key = self._signup_form()
         self.assertIn('name="iban"', html)
         self.assertIn("Mandat de prélèvement SEPA", html)
-        csrf = _csrf(html)
-        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
         return csrf, key
 
     def _data(self, csrf, key, **overrides):
-        data = {
-            "csrf_token": csrf,
-            "idempotency_key": key,
-            "plan_id": str(self.plan_essentiel.id),
-            "civility": "mrs",
-            "first_name": "Élodie",
-            "last_name": "Garnier",
-            "email": "elodie.garnier@example.fr",
-            "mobile": "07 81 34 56 78",
-            "street": "14 rue Garibaldi",
-            "zip": "69006",
-            "city": "Lyon",
-            "terms": "on",
+        """The form filled in, paying by direct debit."""
+        sepa = {
             "payment_method": "sepa",
             "iban": IBAN,
             "iban_holder": "Élodie Garnier",
             "sepa_accepted": "1",
         }
-        data.update(overrides)
-        return {name: value for name, value in data.items() if value is not None}
+        return self._signup_answers(csrf, key, **{**sepa, **overrides})
 
     def test_web_signup_with_iban(self):
         csrf, key = self._form()
@@ -588,9 +572,8 @@ class TestSepaSignup(HttpCase, SepaCommon):
         response = self.url_open("/abonnement/recapitulatif", data=self._data(csrf, key))
         self.assertEqual(response.status_code, 200)
         self.assertIn("o_depanssur_signup_summary_payment", response.text)
-        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
-        confirm = {"csrf_token": _csrf(response.text), "token": token}
-        response = self.url_open("/abonnement/confirmer", data=confirm)
+        summary = response
+        response = self._signup_confirm(summary)
         self.assertEqual(response.status_code, 200, response.text[:300])
         partner = self.env["res.partner"].search([("email", "=", "elodie.garnier@example.fr")])
         subscription = self.env["depanssur.subscription"].search([("partner_id", "=", partner.id)])
@@ -611,7 +594,7 @@ class TestSepaSignup(HttpCase, SepaCommon):
         self.assertEqual(len(sent), 1)
         self.assertTrue(sent.attachment_ids, "the mandate PDF is attached")
         # a double submit: the same subscription, no second mandate
-        self.url_open("/abonnement/confirmer", data=confirm)
+        self._signup_confirm(summary)
         self.assertEqual(self.Mandate.search_count([("partner_id", "=", partner.id)]), 1)
 
     def test_phone_sale_sends_the_mandate_for_signature(self):
@@ -621,14 +604,7 @@ class TestSepaSignup(HttpCase, SepaCommon):
             .create(
                 {
                     "plan_id": self.plan_confort.id,
-                    "civility": "mr",
-                    "first_name": "Karim",
-                    "last_name": "Haddad",
-                    "email": "karim.haddad@example.fr",
-                    "mobile": "06 55 44 33 22",
-                    "street": "3 rue Paul Bert",
-                    "zip": "69003",
-                    "city": "Lyon",
+                    **PHONE_SALE_IDENTITY,
                     "terms_accepted": True,
                     "payment_method": "sepa",
                     "iban": OTHER_IBAN,

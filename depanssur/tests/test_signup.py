@@ -17,12 +17,19 @@ from odoo.tests import HttpCase, tagged
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
 from ..models.depanssur_signup import EXPRESS_START_TEXT
-from .common import DepanssurSubscriptionCase, activate_french
+from .common import (
+    PHONE_SALE_IDENTITY,
+    SIGNUP_REQUIRED_FIELDS,
+    DepanssurSubscriptionCase,
+    SignupFormMixin,
+    activate_french,
+    csrf_of,
+)
 
 LINK = re.compile(r"/abonnement/valider/(\d+)\?token=([0-9a-f]+)")
 
 
-class SignupClientMixin:
+class SignupClientMixin(SignupFormMixin):
     """A browser on the sign-up pages."""
 
     def url_open(self, *args, **kwargs):
@@ -30,33 +37,15 @@ class SignupClientMixin:
         self.env.invalidate_all()  # the request wrote through the same cursor
         return response
 
-    def _csrf(self, html):
-        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
     def _form(self):
-        response = self.url_open("/abonnement")
-        self.assertEqual(response.status_code, 200)
-        key = re.search(r'name="idempotency_key" value="([^"]+)"', response.text).group(1)
-        return self._csrf(response.text), key
+        _html, csrf, key = self._signup_form()
+        return csrf, key
 
     def _answers(self, csrf, key, **overrides):
-        data = {
-            "csrf_token": csrf,
-            "idempotency_key": key,
-            "plan_id": str(self.plan_essentiel.id),
-            "option_ids": str(self.option_appliances.id),
-            "civility": "mrs",
-            "first_name": "Élodie",
-            "last_name": "Garnier",
-            "email": "elodie.garnier@example.fr",
-            "mobile": "07 81 34 56 78",
-            "street": "14 rue Garibaldi",
-            "zip": "69006",
-            "city": "Lyon",
-            "terms": "on",
-        }
-        data.update(overrides)
-        return {name: value for name, value in data.items() if value is not None}
+        """The form filled in, with the appliances option."""
+        return self._signup_answers(
+            csrf, key, **{"option_ids": str(self.option_appliances.id), **overrides}
+        )
 
     def _sign_up(self, express_start="on", **overrides):
         """Form → summary → confirmation (asking, by default, for coverage to start before the
@@ -70,11 +59,8 @@ class SignupClientMixin:
             200,
             re.findall(r'invalid-feedback d-block">([^<]*)', summary.text),
         )
-        token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
-        data = {"csrf_token": self._csrf(summary.text), "token": token}
-        if express_start:
-            data["express_start"] = express_start
-        return self.url_open("/abonnement/confirmer", data=data)
+        extra = {"express_start": express_start} if express_start else {}
+        return self._signup_confirm(summary, **extra)
 
     def _signup_of(self, email):
         partner = self.env["res.partner"].search(
@@ -234,7 +220,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         # the portal user's changes
         path, token = self._confirm_link(subscription)
         page = self.url_open(f"{path}?token={token}")
-        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.url_open(path, data={"csrf_token": csrf_of(page.text), "token": token})
         self.assertEqual(subscription.state, "carence")
         self.assertEqual(self._snapshot(self.portal_partner), before)
 
@@ -271,7 +257,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         self.assertFalse(self._moves(subscription))
         self.assertEqual(self.url_open(f"{path}?token={'0' * 64}").status_code, 404)
         self.assertEqual(self.url_open(f"{path}?token=").status_code, 404)
-        csrf = self._csrf(page.text)
+        csrf = csrf_of(page.text)
         for bad in ("0" * 64, "", "é", token[:-1]):
             response = self.url_open(path, data={"csrf_token": csrf, "token": bad})
             self.assertEqual(response.status_code, 403, bad)
@@ -348,20 +334,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         before = self.env["res.partner"].search_count([])
         cases = {
             # every required field left empty, one at a time
-            **{
-                f"empty {name}": {name: ""}
-                for name in (
-                    "plan_id",
-                    "civility",
-                    "first_name",
-                    "last_name",
-                    "email",
-                    "mobile",
-                    "street",
-                    "zip",
-                    "city",
-                )
-            },
+            **{f"empty {name}": {name: ""} for name in SIGNUP_REQUIRED_FIELDS},
             "no terms": {"terms": None},
             # "²".isdigit() is True in Python
             "² plan": {"plan_id": "²"},
@@ -427,11 +400,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
             ),
         )
         self.assertEqual(summary.status_code, 200)
-        token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
-        response = self.url_open(
-            "/abonnement/confirmer",
-            data={"csrf_token": self._csrf(summary.text), "token": token, "express_start": "on"},
-        )
+        response = self._signup_confirm(summary, express_start="on")
         self.assertEqual(response.status_code, 200)
         subscription = self.env["depanssur.subscription"].search(
             [("partner_id", "=", self.portal_partner.id)]
@@ -536,7 +505,7 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         subscription = self._signup_of("elodie.garnier@example.fr")
         path, token = self._confirm_link(subscription)
         page = self.url_open(f"{path}?token={token}")
-        done = self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        done = self.url_open(path, data={"csrf_token": csrf_of(page.text), "token": token})
         self.assertEqual(done.status_code, 200)
         self.assertRegex(done.text, r"17[.,]76")
         invoice = self._moves(subscription)
@@ -552,7 +521,7 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         self.assertEqual(subscription.partner_id.lang, "fr_FR")
         path, token = self._confirm_link(subscription)
         page = self.url_open(f"{path}?token={token}")
-        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.url_open(path, data={"csrf_token": csrf_of(page.text), "token": token})
         welcome = subscription.message_ids.filtered(lambda m: "Bienvenue" in (m.subject or ""))
         self.assertEqual(len(welcome), 1)
         self.assertIn("17,76", welcome.body)
@@ -594,7 +563,7 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         self.assertTrue(self.env["depanssur.signup"]._signup_express_start(subscription))
         path, token = self._confirm_link(subscription)
         page = self.url_open(f"{path}?token={token}")
-        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.url_open(path, data={"csrf_token": csrf_of(page.text), "token": token})
         today = fields.Date.context_today(subscription)
         self.assertEqual((subscription.state, subscription.date_start), ("carence", today))
         self.assertEqual(len(self._moves(subscription)), 1, "invoiced from today")
@@ -616,7 +585,7 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         self.assertEqual(subscription.date_start, today + timedelta(days=15))
         path, token = self._confirm_link(subscription)
         page = self.url_open(f"{path}?token={token}")
-        self.url_open(path, data={"csrf_token": self._csrf(page.text), "token": token})
+        self.url_open(path, data={"csrf_token": csrf_of(page.text), "token": token})
         self.assertEqual(subscription.state, "carence")
         self.assertEqual(subscription.date_start, today + timedelta(days=15))
         self.assertEqual(subscription.option_line_ids.date_start, today + timedelta(days=15))
@@ -649,20 +618,7 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
 
     def test_each_empty_field_answers_its_field_error(self):
         messages = self.env["depanssur.signup"]._signup_messages("web_form")
-        cases = {
-            name: ({name: ""}, name)
-            for name in (
-                "plan_id",
-                "civility",
-                "first_name",
-                "last_name",
-                "email",
-                "mobile",
-                "street",
-                "zip",
-                "city",
-            )
-        }
+        cases = {name: ({name: ""}, name) for name in SIGNUP_REQUIRED_FIELDS}
         cases["terms"] = ({"terms": None}, "terms")
         for billing in ("billing_street", "billing_zip", "billing_city"):
             answers = {
@@ -730,14 +686,7 @@ class TestSaleWizardSignup(DepanssurSubscriptionCase):
             .create(
                 {
                     "plan_id": self.plan_confort.id,
-                    "civility": "mr",
-                    "first_name": "Karim",
-                    "last_name": "Haddad",
-                    "email": "karim.haddad@example.fr",
-                    "mobile": "06 55 44 33 22",
-                    "street": "3 rue Paul Bert",
-                    "zip": "69003",
-                    "city": "Lyon",
+                    **PHONE_SALE_IDENTITY,
                     "terms_accepted": True,
                     **vals,
                 }

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..models.depanssur_consent import CONSENT_PURPOSES
+from ..models.depanssur_signup import ADDRESS_FIELDS, IDENTITY_FIELDS
 
 
 class DepanssurSaleWizard(models.TransientModel):
@@ -96,18 +97,7 @@ class DepanssurSaleWizard(models.TransientModel):
         self.ensure_one()
         values = {
             name: self[name]
-            for name in (
-                "civility",
-                "first_name",
-                "last_name",
-                "email",
-                "mobile",
-                "street",
-                "zip",
-                "city",
-                "billing_period",
-                "date_start",
-            )
+            for name in (*IDENTITY_FIELDS, *ADDRESS_FIELDS, "billing_period", "date_start")
         }
         values.update(
             plan_id=self.plan_id.id,
