@@ -1,7 +1,11 @@
 import re
+import time
+import uuid
+from datetime import UTC, datetime
 
 from odoo.fields import Command
 from odoo.tests import TransactionCase, new_test_user
+from standardwebhooks.webhooks import Webhook
 
 # What a consumer types in the public sign-up form, and an agent in the phone sale wizard
 WEB_SIGNUP_IDENTITY = {
@@ -167,6 +171,19 @@ def csrf_of(html):
     return _CSRF.search(html).group(1)
 
 
+def signed_webhook_headers(secret, body):
+    """The headers of a webhook delivery of ``body`` (text) signed with ``secret`` now, as the
+    payment platform sends it (Standard Webhooks); ``webhook-id`` is a new message id."""
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    when = datetime.fromtimestamp(int(time.time()), tz=UTC)
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, when, body),
+    }
+
+
 class SignupFormMixin:
     """A browser on the public sign-up pages (an ``HttpCase`` on ``DepanssurSubscriptionCase``):
     the form, its answers, the summary, the confirmation."""
@@ -199,6 +216,19 @@ class SignupFormMixin:
             **fields,
         }
         return self.url_open("/abonnement/confirmer", data=data)
+
+
+PORTAL_HOME = {"street": "9 rue Ney", "zip": "69006", "city": "Lyon"}
+
+
+class DepanssurPortalCase(DepanssurSubscriptionCase):
+    """The portal user ``dp_portal`` as a client living at ``PORTAL_HOME``, in France."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal_partner = cls.user_portal.partner_id
+        cls.portal_partner.write({**PORTAL_HOME, "country_id": cls.fr.id})
 
 
 def activate_french(env, modules=("depanssur",)):

@@ -11,7 +11,7 @@ from odoo import fields, tools
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.tests import HttpCase, tagged
 
-from .common import DepanssurSubscriptionCase
+from .common import DepanssurPortalCase, DepanssurSubscriptionCase
 
 # str.isdigit() is true for the first ones, int() refuses some and accepts others
 ODD_NUMBERS = [
@@ -176,14 +176,10 @@ class TestNpsPage(HttpCase, DepanssurSubscriptionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestPortalRequests(HttpCase, DepanssurSubscriptionCase):
+class TestPortalRequests(HttpCase, DepanssurPortalCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.portal_partner = cls.user_portal.partner_id
-        cls.portal_partner.write(
-            {"street": "9 rue Ney", "zip": "69006", "city": "Lyon", "country_id": cls.fr.id}
-        )
         # as a web sign-up does: created in the public user's session, so create_uid is the
         # (inactive) public user
         public = cls.env.ref("base.public_user")
@@ -397,17 +393,13 @@ class TestCreditNotePdfOddIds(HttpCase, DepanssurSubscriptionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestPortalOnAPhone(HttpCase, DepanssurSubscriptionCase):
+class TestPortalOnAPhone(HttpCase, DepanssurPortalCase):
     """The subscription page as a client meets it: one total due and one "Pay" action for the
     open invoices, prices TTC, a page title."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.portal_partner = cls.user_portal.partner_id
-        cls.portal_partner.write(
-            {"street": "9 rue Ney", "zip": "69006", "city": "Lyon", "country_id": cls.fr.id}
-        )
         vat20 = cls.env["account.tax"].create(
             {
                 "name": "TVA 20 % (test)",

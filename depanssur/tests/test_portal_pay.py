@@ -10,19 +10,15 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..controllers.portal import DepanssurPortal
-from .common import DepanssurSubscriptionCase
+from .common import DepanssurPortalCase
 from .test_sepa import setup_sepa
 
 
 @tagged("post_install", "-at_install")
-class TestPayAllPage(HttpCase, DepanssurSubscriptionCase):
+class TestPayAllPage(HttpCase, DepanssurPortalCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.portal_partner = cls.user_portal.partner_id
-        cls.portal_partner.write(
-            {"street": "9 rue Ney", "zip": "69006", "city": "Lyon", "country_id": cls.fr.id}
-        )
         cls.mode = setup_sepa(cls.env)
         # four months invoiced (9.90 each, sold without VAT in the tests), none paid
         cls.mine = cls._subscribe(cls, partner=cls.portal_partner, date_start="2026-01-01")

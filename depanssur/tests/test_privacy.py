@@ -5,8 +5,6 @@ address."""
 
 import io
 import json
-import re
-import time
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -19,9 +17,8 @@ from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL
 from pypdf import PdfReader
-from standardwebhooks.webhooks import Webhook
 
-from .common import DepanssurSubscriptionCase
+from .common import DepanssurSubscriptionCase, SignupFormMixin, signed_webhook_headers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # an identity no other record of a standard database (demo data included) can carry
@@ -38,7 +35,7 @@ ALLOWED_TABLES = {"account_move", "account_move_line", "mail_blacklist", "phone_
 
 
 @tagged("post_install", "-at_install")
-class TestErasure(HttpCase, DepanssurSubscriptionCase):
+class TestErasure(SignupFormMixin, HttpCase, DepanssurSubscriptionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -49,37 +46,26 @@ class TestErasure(HttpCase, DepanssurSubscriptionCase):
     # ------------------------------------------------------------
 
     def _sign_up(self):
-        html = self.url_open("/abonnement").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-        data = {
-            "csrf_token": csrf,
-            "idempotency_key": key,
-            "plan_id": str(self.plan_essentiel.id),
-            "civility": "mrs",
-            "first_name": FIRST_NAME,
-            "last_name": LAST_NAME,
-            "email": EMAIL,
-            "mobile": MOBILE,
-            "street": STREET,
-            "zip": "69007",
-            "city": "Lyon",
-            "billing_different": "on",
-            "billing_street": "2 allée Vrillonnette",
-            "billing_zip": "69007",
-            "billing_city": "Lyon",
-            "consent_marketing_sms": "on",  # marketing email left unticked: not given
-            "terms": "on",
-        }
+        _html, csrf, key = self._signup_form()
+        data = self._signup_answers(
+            csrf,
+            key,
+            first_name=FIRST_NAME,
+            last_name=LAST_NAME,
+            email=EMAIL,
+            mobile=MOBILE,
+            street=STREET,
+            zip="69007",
+            billing_different="on",
+            billing_street="2 allée Vrillonnette",
+            billing_zip="69007",
+            billing_city="Lyon",
+            consent_marketing_sms="on",  # marketing email left unticked: not given
+        )
         response = self.url_open("/abonnement/recapitulatif", data=data)
         self.assertEqual(response.status_code, 200)
-        token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
         # coverage asked to start at once (else it waits for the end of the withdrawal period)
-        response = self.url_open(
-            "/abonnement/confirmer",
-            data={"csrf_token": csrf, "token": token, "express_start": "on"},
-        )
+        response = self._signup_confirm(response, express_start="on")
         self.assertEqual(response.status_code, 200)
         return self.env["res.partner"].search([("email", "=", EMAIL)])
 
@@ -87,14 +73,8 @@ class TestErasure(HttpCase, DepanssurSubscriptionCase):
         body = json.dumps(
             {"type": event_type, "occurred_at": datetime.now(UTC).isoformat(), "data": data}
         )
-        msg_id = f"msg_{uuid.uuid4().hex}"
-        when = datetime.fromtimestamp(int(time.time()), tz=UTC)
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(when.timestamp())),
-            "webhook-signature": Webhook(SECRET).sign(msg_id, when, body),
-        }
+        headers = signed_webhook_headers(SECRET, body)
+        msg_id = headers["webhook-id"]
         with patch.object(
             type(self.env.ref("depanssur.ir_cron_depanssur_webhook_process")), "_trigger"
         ):

@@ -5,8 +5,6 @@ the same model method."""
 import html
 import json
 import re
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
@@ -24,6 +22,7 @@ from .common import (
     SignupFormMixin,
     activate_french,
     csrf_of,
+    signed_webhook_headers,
 )
 
 LINK = re.compile(r"/abonnement/valider/(\d+)\?token=([0-9a-f]+)")
@@ -285,8 +284,6 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
         self._sign_up()
         subscription = self._signup_of("elodie.garnier@example.fr")
         self.assertEqual(subscription.state, "draft")
-        from standardwebhooks.webhooks import Webhook
-
         body = json.dumps(
             {
                 "type": "payment.succeeded",
@@ -294,14 +291,7 @@ class TestSignupHostile(SignupClientMixin, HttpCase, DepanssurSubscriptionCase):
                 "data": {"subscription": subscription.name, "amount": "14.80", "currency": "EUR"},
             }
         )
-        msg_id = f"msg_{uuid.uuid4().hex}"
-        when = datetime.fromtimestamp(int(time.time()), tz=UTC)
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(when.timestamp())),
-            "webhook-signature": Webhook(secret).sign(msg_id, when, body),
-        }
+        headers = signed_webhook_headers(secret, body)
         cron = self.env.ref("depanssur.ir_cron_depanssur_webhook_process")
         with patch.object(type(cron), "_trigger"):
             response = self.url_open("/depanssur/webhook", data=body, headers=headers)
