@@ -134,10 +134,8 @@ class TestPayAllPage(HttpCase, DepanssurPortalCase):
         """Whether an invoice waits in a debit order is read once for all the subscription's
         invoices, not once per invoice."""
         portal = DepanssurPortal()
-        self._in_debit_order(self.invoices[0])
-        small = self._subscribe(partner=self.portal_partner, date_start="2026-03-01")
-        small._invoice_due_periods(fields.Date.to_date("2026-04-15"))
-        self._in_debit_order(small.invoice_ids[0])
+        small = self.other
+        self._in_debit_order(self.invoices[0] | small.invoice_ids[0])
         self.assertEqual((len(small.invoice_ids), len(self.invoices)), (2, 4))
         self.env.invalidate_all()
         start = self.env.cr.sql_log_count
