@@ -6,6 +6,7 @@ import json
 import re
 
 from odoo import fields
+from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -54,11 +55,11 @@ class TestPayAllPage(HttpCase, DepanssurPortalCase):
             ranges and max(ranges.mapped("write_date")),
         )
 
-    def _transaction(self, subscription):
+    def _transaction(self, subscription, **params):
         body = {
             "jsonrpc": "2.0",
             "method": "call",
-            "params": {"provider_id": 1, "payment_method_id": 1, "flow": "direct"},
+            "params": {"provider_id": 1, "payment_method_id": 1, "flow": "direct", **params},
         }
         with mute_logger("odoo.http"):
             return self.url_open(
@@ -80,6 +81,41 @@ class TestPayAllPage(HttpCase, DepanssurPortalCase):
             self.assertNotIn("GROUP/", page.text)
         self.assertEqual(self._sequence_state(), before, "no group payment number consumed")
         self.assertEqual(self.env["payment.transaction"].sudo().search_count([]), transactions)
+
+    def test_the_transaction_takes_the_subscriptions_reference(self):
+        """The POST of the payment form: the reference is the subscription's (the payment module
+        numbers the next ones), whatever reference the browser sends; no group number taken."""
+        method = self.env.ref("payment.payment_method_unknown")
+        method.active = True
+        provider = self.env["payment.provider"].create(
+            {
+                "name": "Test card",
+                "code": "none",
+                "state": "test",
+                "payment_method_ids": [Command.set(method.ids)],
+            }
+        )
+        before = self._sequence_state()
+        params = {
+            "provider_id": provider.id,
+            "payment_method_id": method.id,
+            "token_id": None,
+            "amount": 39.60,
+            "tokenization_requested": False,
+            "landing_route": f"/my/subscriptions/{self.mine.id}",
+            "payment_reference": "FORGED",
+        }
+        references = []
+        for _attempt in range(2):
+            answer = self._transaction(self.mine, **params)
+            self.assertNotIn("error", answer.json(), answer.text[:500])
+            references.append(answer.json()["result"]["reference"])
+        self.assertEqual(references, [self.mine.name, f"{self.mine.name}-1"])
+        transactions = (
+            self.env["payment.transaction"].sudo().search([("reference", "in", references)])
+        )
+        self.assertEqual(transactions.invoice_ids, self.invoices)
+        self.assertEqual(self._sequence_state(), before)
 
     def test_only_what_is_to_pay_by_card_is_in_the_total(self):
         first, second, third, fourth = self.invoices
