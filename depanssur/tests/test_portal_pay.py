@@ -86,7 +86,6 @@ class TestPayAllPage(HttpCase, DepanssurPortalCase):
         """The POST of the payment form: the reference is the subscription's (the payment module
         numbers the next ones), whatever reference the browser sends; no group number taken."""
         method = self.env.ref("payment.payment_method_unknown")
-        method.active = True
         provider = self.env["payment.provider"].create(
             {
                 "name": "Test card",
@@ -95,6 +94,7 @@ class TestPayAllPage(HttpCase, DepanssurPortalCase):
                 "payment_method_ids": [Command.set(method.ids)],
             }
         )
+        method.active = True  # once a provider offers it
         before = self._sequence_state()
         params = {
             "provider_id": provider.id,
