@@ -140,6 +140,7 @@ class DepanssurJobs(models.AbstractModel):
                     label_env._("Direct debit orders"),
                     lambda: env["account.payment.order"]._cron_depanssur_collect(day),
                 ),
+                # what was paid and what arrived is processed as it stands (no calendar day);
                 # single jobs: the credit notes still "issued" (a handful, not the book), and
                 # the webhook events' retries (the webhook cron fans them out per claim file)
                 (
