@@ -265,12 +265,30 @@ class DepanssurDunningCase(models.Model):
     def _cron_advance(self, day=None, batch_size=200):
         """Daily: every due level of every open case, exactly once per level."""
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
+        Case = self.with_context(date=fields.Date.to_string(day))
+        return run_in_batches(
+            Case.env, Case._advance_due(day), batch_size, lambda batch: batch._advance_batch(day)
+        )
+
+    @api.model
+    def _advance_due(self, day):
+        """The open cases with a level due on ``day``, after closing the settled cases and
+        opening those of newly overdue invoices (both idempotent, run once when the step starts:
+        with the job queue, by the coordinator before it enqueues the batches)."""
         # what reads "today" on the way (termination, reactivation) reads the run's day
         Case = self.with_context(date=fields.Date.to_string(day))
         Case._cron_close_settled(day)
         Case._cron_open_overdue(day)
-        cases = Case.search([("state", "=", "open"), ("next_action_date", "<=", day)])
-        return run_in_batches(Case.env, cases, batch_size, lambda batch: batch._advance(day))
+        return Case.search([("state", "=", "open"), ("next_action_date", "<=", day)], order="id")
+
+    def _advance_batch(self, day):
+        """``_advance`` on the cases of ``self`` still open and due (a batch run twice changes
+        nothing more: a level done is in the case's actions and never executed again)."""
+        due = self.with_context(date=fields.Date.to_string(day)).filtered(
+            lambda c: c.state == "open" and c.next_action_date and c.next_action_date <= day
+        )
+        due._advance(day)
+        return due
 
     def _advance(self, day):
         """Every due level of every case of ``self``, in the ladder's order; the messages of a

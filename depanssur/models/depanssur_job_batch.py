@@ -26,8 +26,9 @@ class DepanssurJobBatch(models.AbstractModel):
 
     In a cron run (Odoo's runner), ``depanssur.job.run._run_steps`` hands the steps to
     ``_run_steps_queued``: each step, in order, is traced (``depanssur.job.run``, state
-    ``running``) and enqueued as jobs — one job per batch of records for a ``BatchedStep``
-    (invoicing), one job for any other step — on the step's channel. The cron then returns; the
+    ``running``) and enqueued as jobs — one job per batch of records for a ``BatchedStep`` (every
+    step over a growing set of records, see docs/jobs.md), one job for any other step — on the
+    step's channel. The cron then returns; the
     last job of the step wakes it up (``ir.cron._trigger``), it sees every job of the step
     finished, closes the trace (done, or failed when a job failed for good) and enqueues the next
     step. Each job runs in its own transaction with a fresh cache, on whichever Odoo worker of
@@ -147,7 +148,8 @@ class DepanssurJobBatch(models.AbstractModel):
         at once by another worker (or node) waits for a retry, then finds nothing left to do (the
         step's ``process`` re-checks each record's state)."""
         self.env.invalidate_all()
-        records = records.exists()
+        # what reads "today" on the way reads the run's day, as in the coordinator's steps
+        records = records.with_context(date=fields.Date.to_string(trace.run_date)).exists()
         try:
             records.lock_for_update()
         except LockError as error:

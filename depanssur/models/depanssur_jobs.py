@@ -11,6 +11,7 @@ from .depanssur_subscription import RUNNING_STATES
 _logger = logging.getLogger(__name__)
 
 JOB_PERIOD_DAYS = {"daily": 1, "weekly": 7}
+STEPS_CHANNEL = "root.depanssur.steps"
 
 
 class DepanssurJobs(models.AbstractModel):
@@ -50,50 +51,88 @@ class DepanssurJobs(models.AbstractModel):
         Subscription = env["depanssur.subscription"]
         # the traces are the company's records: labelled in its language
         label_env = company_env(env)
+
+        def batched_step(run, records, process, size=200):
+            # the steps other than invoicing share the ``steps`` channel (its capacity is set
+            # where queue_job's runner reads it, see data/queue_job_data.xml)
+            return BatchedStep(run, records, process, size=size, channel=STEPS_CHANNEL)
+
+        Case = env["depanssur.dunning.case"]
         if job == "daily":
             return [
                 (
                     "terminations",
                     label_env._("Effective terminations"),
-                    lambda: Subscription._cron_apply_terminations(day),
+                    batched_step(
+                        lambda: Subscription._cron_apply_terminations(day),
+                        lambda: Subscription._terminations_due(day),
+                        lambda batch: batch._terminations_batch(day),
+                    ),
                 ),
                 (
                     "scheduled_changes",
                     label_env._("Scheduled changes"),
-                    lambda: Subscription._cron_apply_scheduled_changes(day),
+                    batched_step(
+                        lambda: Subscription._cron_apply_scheduled_changes(day),
+                        lambda: Subscription._scheduled_changes_due(day),
+                        lambda batch: batch._scheduled_changes_batch(day),
+                    ),
                 ),
                 (
                     "carence",
                     label_env._("End of waiting periods"),
-                    lambda: Subscription._cron_end_carence(day),
+                    batched_step(
+                        lambda: Subscription._cron_end_carence(day),
+                        lambda: Subscription._end_carence_due(day),
+                        lambda batch: batch._end_carence_batch(day),
+                    ),
                 ),
                 (
                     "counters",
                     label_env._("Counters reset at anniversaries"),
-                    lambda: Subscription._cron_reset_counters(day),
+                    batched_step(
+                        lambda: Subscription._cron_reset_counters(day),
+                        lambda: Subscription._reset_counters_due(day),
+                        lambda batch: batch._reset_counters_batch(day),
+                        size=500,
+                    ),
                 ),
                 (
                     "anniversary",
                     label_env._("Anniversary notices"),
-                    lambda: jobs._cron_anniversary_notices(day),
+                    batched_step(
+                        lambda: jobs._cron_anniversary_notices(day),
+                        lambda: jobs._anniversary_due(day),
+                        lambda batch: jobs._anniversary_batch(batch, day),
+                    ),
                 ),
                 (
                     "invoicing",
                     label_env._("Invoicing"),
                     BatchedStep(
                         lambda: Subscription._cron_invoice_due(day),
-                        lambda: Subscription.search(
-                            [("state", "in", RUNNING_STATES), ("next_billing_date", "<=", day)]
-                        ),
+                        lambda: Subscription._invoice_due(day),
                         lambda batch: batch._invoice_due_periods(day),
                         channel="root.depanssur.invoicing",
                     ),
                 ),
-                ("cap_alerts", label_env._("Cap alerts"), lambda: jobs._cron_cap_alerts(day)),
+                (
+                    "cap_alerts",
+                    label_env._("Cap alerts"),
+                    batched_step(
+                        lambda: jobs._cron_cap_alerts(day),
+                        lambda: jobs._cap_alerts_due(day),
+                        lambda batch: jobs._cap_alerts_batch(batch, day),
+                    ),
+                ),
                 (
                     "dunning",
                     label_env._("Dunning levels applied"),
-                    lambda: env["depanssur.dunning.case"]._cron_advance(day),
+                    batched_step(
+                        lambda: Case._cron_advance(day),
+                        lambda: Case._advance_due(day),
+                        lambda batch: batch._advance_batch(day),
+                    ),
                 ),
                 # after the dunning: the debits it re-presents go in today's order
                 (
@@ -101,7 +140,9 @@ class DepanssurJobs(models.AbstractModel):
                     label_env._("Direct debit orders"),
                     lambda: env["account.payment.order"]._cron_depanssur_collect(day),
                 ),
-                # what was paid and what arrived is processed as it stands (no calendar day)
+                # what was paid and what arrived is processed as it stands (no calendar day);
+                # single jobs: the credit notes still "issued" (a handful, not the book), and
+                # the webhook events' retries (the webhook cron fans them out per claim file)
                 (
                     "credit_notes",
                     label_env._("Credit notes refunded"),
@@ -112,8 +153,18 @@ class DepanssurJobs(models.AbstractModel):
                     label_env._("Webhook events retry"),
                     env["depanssur.webhook.event"]._cron_process,
                 ),
-                ("rgpd", label_env._("RGPD retention"), lambda: jobs._cron_rgpd_retention(day)),
+                (
+                    "rgpd",
+                    label_env._("RGPD retention"),
+                    batched_step(
+                        lambda: jobs._cron_rgpd_retention(day),
+                        lambda: jobs._rgpd_due(day),
+                        lambda batch: jobs._rgpd_batch(batch, day),
+                    ),
+                ),
             ]
+        # the KPI snapshot is set-based SQL (one GROUP BY per figure), the data-quality report
+        # and the digest are one report each: single jobs
         return [
             (
                 "kpi_snapshot",
@@ -123,7 +174,11 @@ class DepanssurJobs(models.AbstractModel):
             (
                 "detractors",
                 label_env._("Detractor call-backs"),
-                lambda: jobs._cron_detractor_activities(day),
+                batched_step(
+                    lambda: jobs._cron_detractor_activities(day),
+                    lambda: jobs._detractors_due(day),
+                    lambda batch: jobs._detractors_batch(batch, day),
+                ),
             ),
             (
                 "data_quality",
@@ -171,6 +226,15 @@ class DepanssurJobs(models.AbstractModel):
     def _cron_anniversary_notices(self, day=None):
         """Renewal reminder with the terms, once a year, 30 days before the anniversary."""
         day = self._day(day)
+        return run_in_batches(
+            self.env,
+            self._anniversary_due(day),
+            200,
+            lambda batch: self._anniversary_batch(batch, day),
+        )
+
+    @api.model
+    def _anniversary_due(self, day):
         target = day + timedelta(days=30)
         # SQL narrows to the anniversaries on that month and day (29 February counts on the 28th
         # and the 1st of March too); the coverage-year rule then decides exactly
@@ -183,64 +247,107 @@ class DepanssurJobs(models.AbstractModel):
              WHERE state IN ('carence', 'active', 'suspended')
                AND EXTRACT(month FROM anniversary_date) IN %s
                AND EXTRACT(day FROM anniversary_date) IN %s
+             ORDER BY id
             """,
             (tuple(months), tuple(days)),
         )
         subscriptions = self.env["depanssur.subscription"].browse(
             row[0] for row in self.env.cr.fetchall()
         )
-        due = subscriptions.filtered(
+        return self._anniversary_filter(subscriptions, day)
+
+    @api.model
+    def _anniversary_filter(self, subscriptions, day):
+        target = day + timedelta(days=30)
+        return subscriptions.filtered(
             lambda s: (
-                s._coverage_year(target)[0] == target
+                s.state in RUNNING_STATES
+                and s._coverage_year(target)[0] == target
                 and s.anniversary_notice_year != target.year
                 and target > s.date_start
             )
         )
 
-        def notify(batch):
-            batch._notify_event("anniversary")
-            batch.anniversary_notice_year = target.year
-
-        run_in_batches(self.env, due, 200, notify)
+    @api.model
+    def _anniversary_batch(self, subscriptions, day):
+        """The notices of the batch not sent yet (re-checked: a batch run twice sends none)."""
+        due = self._anniversary_filter(subscriptions, day)
+        if due:
+            due._notify_event("anniversary")
+            due.anniversary_notice_year = (day + timedelta(days=30)).year
         return due
 
     @api.model
     def _cron_cap_alerts(self, day=None):
         """80 % of a yearly cap reached, then cap reached: each alert once per coverage year."""
         day = self._day(day)
-        usages = self.env["depanssur.subscription.usage"].search(
-            [
-                ("option_id", "=", False),
-                ("year_start", "<=", day),
-                ("year_end", ">=", day),
-                ("subscription_id.state", "in", ("carence", "active", "suspended")),
-                "|",
-                ("alert_80_sent", "=", False),
-                ("alert_cap_sent", "=", False),
-                # counters at zero are at no cap (most of the book): left in the database
-                "|",
-                ("interventions_used", ">", 0),
-                ("amount_consumed", ">", 0),
-            ]
+        sent = []
+        run_in_batches(
+            self.env,
+            self._cap_alerts_due(day),
+            500,
+            lambda batch: sent.extend(self._cap_alerts_batch(batch, day).ids),
         )
+        return self.env["depanssur.subscription.usage"].browse(sent)
+
+    @api.model
+    def _cap_alerts_due(self, day):
+        return (
+            self.env["depanssur.subscription.usage"]
+            .search(
+                [
+                    ("option_id", "=", False),
+                    ("year_start", "<=", day),
+                    ("year_end", ">=", day),
+                    ("subscription_id.state", "in", ("carence", "active", "suspended")),
+                    "|",
+                    ("alert_80_sent", "=", False),
+                    ("alert_cap_sent", "=", False),
+                    # counters at zero are at no cap (most of the book): left in the database
+                    "|",
+                    ("interventions_used", ">", 0),
+                    ("amount_consumed", ">", 0),
+                ],
+                order="id",
+            )
+            .filtered(self._cap_alert_due)
+        )
+
+    @api.model
+    def _cap_alert_due(self, usage):
+        """The alert ``usage`` (plan counters) is due for and has not had: ``cap_reached``,
+        ``cap_80`` or ``None``."""
+        if usage.subscription_id.state not in RUNNING_STATES:
+            return None
+        plan = usage.subscription_id.plan_id
+        ratios = []
+        if plan.yearly_cap_amount:
+            ratios.append(usage.amount_consumed / plan.yearly_cap_amount)
+        if plan.yearly_cap_count:
+            ratios.append(usage.interventions_used / plan.yearly_cap_count)
+        ratio = max(ratios or [0])
+        if ratio >= 1 and not usage.alert_cap_sent:
+            return "cap_reached"
+        if ratio >= 0.8 and not usage.alert_80_sent:
+            return "cap_80"
+        return None
+
+    @api.model
+    def _cap_alerts_batch(self, usages, day):
+        """The alerts of ``usages`` due and not sent yet (the flags are re-read: a batch run
+        twice sends nothing more). Returns the counters alerted."""
         sent = self.env["depanssur.subscription.usage"]
         for usage in usages:
-            plan = usage.subscription_id.plan_id
-            ratios = []
-            if plan.yearly_cap_amount:
-                ratios.append(usage.amount_consumed / plan.yearly_cap_amount)
-            if plan.yearly_cap_count:
-                ratios.append(usage.interventions_used / plan.yearly_cap_count)
-            ratio = max(ratios or [0])
+            alert = self._cap_alert_due(usage)
+            if not alert:
+                continue
             subscription = usage.subscription_id.with_context(date=fields.Date.to_string(day))
-            if ratio >= 1 and not usage.alert_cap_sent:
-                subscription._notify_event("cap_reached")
+            subscription._notify_event(alert)
+            if alert == "cap_reached":
                 usage.write({"alert_cap_sent": True, "alert_80_sent": True})
-                sent |= usage
-            elif ratio >= 0.8 and not usage.alert_80_sent:
-                subscription._notify_event("cap_80")
+            else:
                 usage.alert_80_sent = True
-                sent |= usage
+            sent |= usage
         return sent
 
     @api.model
@@ -248,17 +355,59 @@ class DepanssurJobs(models.AbstractModel):
         """Anonymise clients terminated for longer than the retention period whose accounting is
         settled (no open subscription, nothing left to pay)."""
         day = self._day(day)
+        done = []
+        run_in_batches(
+            self.env,
+            self._rgpd_due(day),
+            200,
+            lambda batch: done.extend(self._rgpd_batch(batch, day).ids),
+        )
+        return self.env["res.partner"].browse(done)
+
+    @api.model
+    def _rgpd_limit(self, day):
         years = int(
             self.env["ir.config_parameter"].sudo().get_param("depanssur.retention_years", 3)
         )
-        limit = day - relativedelta(years=years)
-        Subscription = self.env["depanssur.subscription"].sudo()
-        old = Subscription.search(
-            [("state", "in", ("terminated", "cancelled")), ("termination_date", "<", limit)]
+        return day - relativedelta(years=years)
+
+    @api.model
+    def _rgpd_due(self, day):
+        """The clients with a subscription ended before the retention limit, not anonymised yet,
+        with no later subscription and nothing left to pay (set-based; ``_rgpd_batch`` checks
+        each one again, with the erasure blockers)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT s.partner_id
+              FROM depanssur_subscription s
+              JOIN res_partner p ON p.id = s.partner_id
+             WHERE s.state IN ('terminated', 'cancelled') AND s.termination_date < %(limit)s
+               AND p.depanssur_anonymized IS NOT TRUE
+               AND NOT EXISTS (
+                   SELECT 1 FROM depanssur_subscription r
+                    WHERE r.partner_id = s.partner_id
+                      AND (r.state NOT IN ('terminated', 'cancelled')
+                           OR r.termination_date >= %(limit)s))
+               AND NOT EXISTS (
+                   SELECT 1 FROM account_move m
+                    WHERE m.partner_id = s.partner_id AND m.state = 'posted'
+                      AND m.payment_state IN ('not_paid', 'partial')
+                      AND m.move_type IN ('out_invoice', 'out_refund'))
+             ORDER BY s.partner_id
+            """,
+            {"limit": self._rgpd_limit(day)},
         )
-        candidates = old.partner_id.filtered(lambda p: not p.depanssur_anonymized)
+        return self.env["res.partner"].browse(row[0] for row in self.env.cr.fetchall())
+
+    @api.model
+    def _rgpd_batch(self, partners, day):
+        """Anonymise the clients of ``partners`` whose retention is over and whose accounting is
+        settled; one already anonymised is left alone (a batch run twice changes nothing more)."""
+        limit = self._rgpd_limit(day)
+        Subscription = self.env["depanssur.subscription"].sudo()
         done = self.env["res.partner"]
-        for partner in candidates:
+        for partner in partners.sudo().filtered(lambda p: not p.depanssur_anonymized):
             recent = Subscription.search_count(
                 [
                     ("partner_id", "=", partner.id),
@@ -281,7 +430,7 @@ class DepanssurJobs(models.AbstractModel):
             )
             if recent or unpaid or partner._depanssur_erasure_blockers():
                 continue
-            partner.sudo()._depanssur_anonymize()
+            partner._depanssur_anonymize()
             done |= partner
         return done
 
@@ -293,18 +442,37 @@ class DepanssurJobs(models.AbstractModel):
     def _cron_detractor_activities(self, day=None):
         """A call-back activity for an agent on each detractor answer (NPS 0-6), once."""
         day = self._day(day)
-        dossiers = self.env["depanssur.dossier"].search(
+        return run_in_batches(
+            self.env,
+            self._detractors_due(day),
+            200,
+            lambda batch: self._detractors_batch(batch, day),
+        )
+
+    @api.model
+    def _detractors_due(self, day):
+        return self.env["depanssur.dossier"].search(
             [
                 ("nps_date", "!=", False),
                 ("nps_score", "<=", 6),
                 ("nps_callback_planned", "=", False),
-            ]
+            ],
+            order="id",
+        )
+
+    @api.model
+    def _detractors_batch(self, dossiers, day):
+        """One call-back activity per detractor of ``dossiers`` not planned yet (re-checked: a
+        batch run twice plans none more); agents take them in turn (by the dossier's id, so that
+        parallel batches share them out too)."""
+        dossiers = dossiers.filtered(
+            lambda d: d.nps_date and d.nps_score <= 6 and not d.nps_callback_planned
         )
         agent_group = self.env.ref("depanssur.group_depanssur_agent")
-        agents = agent_group.all_user_ids.filtered(lambda u: not u.share and u.active)
+        agents = agent_group.all_user_ids.filtered(lambda u: not u.share and u.active).sorted("id")
         activity_type = self.env.ref("mail.mail_activity_data_call")
-        for index, dossier in enumerate(dossiers):
-            user = agents[index % len(agents)] if agents else self.env.user
+        for dossier in dossiers:
+            user = agents[dossier.id % len(agents)] if agents else self.env.user
             dossier.activity_schedule(
                 activity_type_id=activity_type.id,
                 summary=self.env._(

@@ -839,11 +839,7 @@ class DepanssurSubscription(models.Model):
     def _cron_invoice_due(self, day=None, batch_size=200):
         """Daily: invoice the subscriptions whose billing date has come (default: today)."""
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        domain = [
-            ("state", "in", RUNNING_STATES),
-            ("next_billing_date", "<=", day),
-        ]
-        subscriptions = self.search(domain)
+        subscriptions = self._invoice_due(day)
         run_in_batches(
             self.env, subscriptions, batch_size, lambda batch: batch._invoice_due_periods(day)
         )
@@ -1253,21 +1249,37 @@ class DepanssurSubscription(models.Model):
     # Daily jobs (the ir.cron records call these; each is callable for a given day)
     # ------------------------------------------------------------
 
+    # Each step is split in three: ``_*_due(day)`` finds the records to process, ``_*_batch(day)``
+    # processes a batch of them and re-checks each record's condition first (a batch run twice,
+    # or by two workers after the other's commit, changes nothing more), and ``_cron_*`` runs the
+    # whole step in batches. The daily run's job queue enqueues one job per batch instead
+    # (``depanssur.jobs._steps``, ``BatchedStep``).
+
+    @api.model
+    def _end_carence_due(self, day):
+        return self.search([("state", "=", "carence"), ("carence_end_date", "<=", day)], order="id")
+
+    def _end_carence_batch(self, day):
+        due = self.filtered(
+            lambda s: s.state == "carence" and s.carence_end_date and s.carence_end_date <= day
+        )
+        if due:
+            due.action_end_carence()
+        return due
+
     @api.model
     def _cron_end_carence(self, day=None, batch_size=500):
         """Waiting period over → covered, with the "coverage active" notification."""
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        subscriptions = self.search(
-            [("state", "=", "carence"), ("carence_end_date", "<=", day)], order="id"
-        )
         return run_in_batches(
-            self.env, subscriptions, batch_size, lambda batch: batch.action_end_carence()
+            self.env,
+            self._end_carence_due(day),
+            batch_size,
+            lambda batch: batch._end_carence_batch(day),
         )
 
     @api.model
-    def _cron_apply_scheduled_changes(self, day=None, batch_size=500):
-        """Downgrades, option removals and insured-home changes due on or before ``day``."""
-        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
+    def _scheduled_changes_due(self, day):
         with_pending = self.search(
             [("state", "in", RUNNING_STATES), ("pending_change_date", "<=", day)]
         )
@@ -1285,18 +1297,27 @@ class DepanssurSubscription(models.Model):
         moved = address_changes.filtered(
             lambda p: p.address_id != p.subscription_id.risk_address_id
         ).subscription_id
-        subscriptions = with_pending | moved
+        return (with_pending | moved).sorted("id")
+
+    def _scheduled_changes_batch(self, day):
+        # ``_apply_scheduled_changes`` re-checks the pending change and the current home itself
+        running = self.filtered(lambda s: s.state in RUNNING_STATES)
+        running._apply_scheduled_changes(day)
+        return running
+
+    @api.model
+    def _cron_apply_scheduled_changes(self, day=None, batch_size=500):
+        """Downgrades, option removals and insured-home changes due on or before ``day``."""
+        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
         return run_in_batches(
-            self.env, subscriptions, batch_size, lambda batch: batch._apply_scheduled_changes(day)
+            self.env,
+            self._scheduled_changes_due(day),
+            batch_size,
+            lambda batch: batch._scheduled_changes_batch(day),
         )
 
     @api.model
-    def _cron_reset_counters(self, day=None, batch_size=500):
-        """Open the counters of the new coverage year for subscriptions whose anniversary is due.
-
-        Idempotent: the counters of a coverage year are created once (unique index).
-        """
-        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
+    def _reset_counters_due(self, day):
         # set-based: the running subscriptions with no plan counters covering ``day``
         self.env.flush_all()
         self.env.cr.execute(
@@ -1311,23 +1332,58 @@ class DepanssurSubscription(models.Model):
             """,
             (RUNNING_STATES, day, day, day),
         )
-        due = self.browse([row[0] for row in self.env.cr.fetchall()])
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    def _reset_counters_batch(self, day):
+        # ``_ensure_usage`` creates the year's counters once (INSERT ... ON CONFLICT DO NOTHING)
+        running = self.filtered(lambda s: s.state in RUNNING_STATES and s.date_start <= day)
+        for subscription in running:
+            subscription._ensure_usage(day)
+        return running
+
+    @api.model
+    def _cron_reset_counters(self, day=None, batch_size=500):
+        """Open the counters of the new coverage year for subscriptions whose anniversary is due.
+
+        Idempotent: the counters of a coverage year are created once (unique index).
+        """
+        day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
         return run_in_batches(
             self.env,
-            due,
+            self._reset_counters_due(day),
             batch_size,
-            lambda batch: [subscription._ensure_usage(day) for subscription in batch],
+            lambda batch: batch._reset_counters_batch(day),
         )
+
+    @api.model
+    def _terminations_due(self, day):
+        return self.search(
+            [("state", "in", RUNNING_STATES), ("termination_date", "<", day)], order="id"
+        )
+
+    def _terminations_batch(self, day):
+        due = self.filtered(
+            lambda s: s.state in RUNNING_STATES and s.termination_date and s.termination_date < day
+        )
+        if due:
+            due._apply_termination()
+        return due
 
     @api.model
     def _cron_apply_terminations(self, day=None, batch_size=500):
         """Terminations whose last covered day is before ``day`` take effect."""
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        subscriptions = self.search(
-            [("state", "in", RUNNING_STATES), ("termination_date", "<", day)]
-        )
         return run_in_batches(
-            self.env, subscriptions, batch_size, lambda batch: batch._apply_termination()
+            self.env,
+            self._terminations_due(day),
+            batch_size,
+            lambda batch: batch._terminations_batch(day),
+        )
+
+    @api.model
+    def _invoice_due(self, day):
+        return self.search(
+            [("state", "in", RUNNING_STATES), ("next_billing_date", "<=", day)], order="id"
         )
 
     # ------------------------------------------------------------

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 from psycopg2.extras import Json
 
@@ -221,10 +222,14 @@ class DepanssurWebhookEvent(models.Model):
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("depanssur.webhook:" + key,)
         )
         self.flush_model()
+        # FOR UPDATE: when another job of the file committed after this job's transaction began
+        # (its snapshot is older than the lock), the events it processed raise a serialization
+        # failure here, before anything is applied: queue_job postpones the job, which then
+        # reads the file afresh (never applying an event again, nor on stale data)
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM depanssur_webhook_event WHERE %s AND %s = %s"
-                " ORDER BY occurred_at, id",
+                " ORDER BY occurred_at, id FOR UPDATE",
                 due_events(now),
                 FILE_KEY,
                 key,
@@ -250,6 +255,10 @@ class DepanssurWebhookEvent(models.Model):
                 # handlers write on the records of a client is in theirs (_depanssur_writer_env)
                 result = self.with_env(company_env(self.env, self.company_id))._dispatch()
         except Exception as error:
+            if getattr(error, "pgcode", None) in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                # not the event's failure: the whole job (or cron batch) is retried on fresh data
+                # (queue_job postpones the job; the cron's next run takes the events again)
+                raise
             if queue is not None:
                 del queue[queued:]  # what the failed event queued did not happen
             attempts = self.attempts + 1

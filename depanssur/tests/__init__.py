@@ -9,6 +9,7 @@ from . import (
     test_dossier,
     test_dunning,
     test_hardening,
+    test_job_concurrency,
     test_job_queue,
     test_jobs,
     test_journey,

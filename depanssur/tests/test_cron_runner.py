@@ -20,10 +20,13 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from odoo.addons.base.models import ir_cron
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import tagged
+from odoo.tools import SQL
 
+from ..models.batching import BatchedStep
 from .common import DepanssurSubscriptionCase
 from .queue_common import run_queued_jobs
 from .test_sepa import IBAN as SEPA_IBAN
@@ -48,6 +51,8 @@ DAILY_STEPS = [
     "rgpd",
 ]
 WEEKLY_STEPS = ["kpi_snapshot", "detractors", "data_quality", "digest"]
+# the daily steps that stay one job each (see depanssur.jobs._steps)
+SINGLE_JOB_STEPS = ("sepa_collection", "credit_notes", "webhooks")
 JOB_RUN_LOGGER = "odoo.addons.depanssur.models.depanssur_job_run"
 QUEUE_JOB_LOGGER = "odoo.addons.queue_job.controllers.main"
 
@@ -293,6 +298,69 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self.assertEqual(self._final(again), {code: ["done"] for code in DAILY_STEPS})
         self.assertEqual(sum(again.mapped("record_count")), 0, again.mapped("name"))
         self.assertFalse(self._ready(self.daily))
+
+    def _footprint(self):
+        """What the steps change, read from the database: rows created (invoices, messages,
+        emails, SMS, activities, counters, dunning actions) and the fields they write."""
+        self.env.flush_all()
+        cr = self.env.cr
+        footprint = {}
+        for table in (
+            "account_move",
+            "mail_message",
+            "mail_mail",
+            "sms_sms",
+            "mail_activity",
+            "depanssur_subscription_usage",
+            "depanssur_dunning_case",
+            "depanssur_dunning_action",
+        ):
+            cr.execute(SQL("SELECT count(*) FROM %s", SQL.identifier(table)))
+            footprint[table] = cr.fetchone()[0]
+        cr.execute(
+            "SELECT id, state, next_billing_date, plan_id, pending_change_date, risk_address_id,"
+            " anniversary_notice_year FROM depanssur_subscription ORDER BY id"
+        )
+        footprint["subscriptions"] = cr.fetchall()
+        cr.execute(
+            "SELECT id, alert_80_sent, alert_cap_sent FROM depanssur_subscription_usage ORDER BY id"
+        )
+        footprint["usages"] = cr.fetchall()
+        cr.execute("SELECT id, state, next_action_date FROM depanssur_dunning_case ORDER BY id")
+        footprint["cases"] = cr.fetchall()
+        cr.execute("SELECT count(*) FROM res_partner WHERE depanssur_anonymized")
+        footprint["anonymized"] = cr.fetchone()[0]
+        return footprint
+
+    def test_every_batch_job_run_twice_changes_nothing_more(self):
+        """Each step of the daily run that iterates over records is split into batch jobs;
+        every batch job performed a second time (a second node given the same batch) changes
+        nothing more, and the steps' effects are those of the whole run."""
+        data = self._daily_data()
+        Batch = self.env["depanssur.job.batch"]
+        batched = []
+        for code, label, function in self.env["depanssur.jobs"]._steps("daily", DAY):
+            with freeze_time("2026-02-01 10:00:00"):
+                if not isinstance(function, BatchedStep):
+                    function()
+                    continue
+                batched.append(code)
+                with trap_jobs() as trap:
+                    trace = Batch._enqueue_step("daily", code, label, DAY, function)
+                self.assertEqual(len(trap.enqueued_jobs), trace.job_count, code)
+                expected = "invoicing" if code == "invoicing" else "steps"
+                for job in trap.enqueued_jobs:
+                    self.assertEqual(job.channel, f"root.depanssur.{expected}", code)
+                    job.perform()
+                    footprint = self._footprint()
+                    job.perform()
+                    self.assertEqual(self._footprint(), footprint, f"{code}: run twice")
+        self.assertEqual(
+            batched,
+            [code for code in DAILY_STEPS if code not in SINGLE_JOB_STEPS],
+            "every step over a growing set of records runs in batches",
+        )
+        self._assert_daily_effects(data)
 
     def test_daily_run_without_the_job_queue(self):
         """``depanssur.job_queue`` = 0: the steps run inside the cron run, as before."""

@@ -1,4 +1,5 @@
 from datetime import date, datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from odoo.exceptions import AccessError
@@ -271,6 +272,40 @@ class TestDashboardRpc(RpcGuardsCase):
             self.rpc(self.user_manager, "depanssur.kpi", "get_dashboard_data", months=3)
         )
         self.assertEqual(len(data["months"]), 3)
+
+    def test_dashboard_served_on_a_read_only_cursor(self):
+        """The dashboard's call (the client action's ``call_kw``, or JSON-2) runs on a read-only
+        cursor, what a replica (``db_replica_host``) serves: the method is ``@api.readonly`` and
+        writes nothing. A write would fail on the read-only transaction and Odoo would replay the
+        call on a read/write cursor: the cursors seen would then be ``[True, False]``."""
+        Kpi = self.registry["depanssur.kpi"]
+        check_manager = Kpi._check_manager
+        seen = []
+
+        def recording(kpi):
+            seen.append(kpi.env.cr.readonly)
+            return check_manager(kpi)
+
+        with patch.object(Kpi, "_check_manager", recording):
+            data = self.assertDone(
+                self.rpc(self.user_manager, "depanssur.kpi", "get_dashboard_data")
+            )
+            self.assertEqual(len(data["months"]), 12)
+            self.assertEqual(seen, [True], "JSON-2: one call, on a read-only cursor")
+            seen.clear()
+            self.authenticate("dp_manager", "dp_manager")
+            with self.assertNoLogs("odoo.http", "WARNING"):
+                data = self.make_jsonrpc_request(
+                    "/web/dataset/call_kw/depanssur.kpi/get_dashboard_data",
+                    {
+                        "model": "depanssur.kpi",
+                        "method": "get_dashboard_data",
+                        "args": [],
+                        "kwargs": {"months": 3},
+                    },
+                )
+            self.assertEqual(len(data["months"]), 3)
+            self.assertEqual(seen, [True], "call_kw: one call, on a read-only cursor")
 
 
 DASHBOARD_JS = """

@@ -13,6 +13,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import LockError
 from odoo.tests import tagged
 
+from ..models.batching import BatchedStep
 from .common import DepanssurSubscriptionCase
 from .queue_common import run_queued_jobs
 
@@ -111,6 +112,73 @@ class TestJobQueue(DepanssurSubscriptionCase):
         self.assertEqual(list(states.values()), ["done", "done"])
         self.assertEqual(len(self._february()), 3, "each subscription invoiced once")
         self.assertEqual((first.job_done_count, second.job_done_count), (1, 1))
+
+    def test_batches_counted_per_batch_and_retried_until_done(self):
+        """A step of batches of 2: one job per batch, the run summary counted per batch. One
+        batch fails once (the run's step is failed until a manager retries it through
+        queue_job's requeue, then completes); each subscription is invoiced once. (A batch
+        postponed by queue_job, on a lock or a serialization failure, is tested on real
+        connections in test_job_concurrency: here the runner's cursors share the test's
+        transaction, where a postponement is rolled back with the job's savepoint.)"""
+        step = self._invoicing_step()
+        small = BatchedStep(step.run, step.records, step.process, size=2, channel=step.channel)
+        with freeze_time("2026-02-01 10:00:00"):
+            trace = self.Batch._enqueue_step("daily", "invoicing", "Invoicing", DAY, small)
+        batches = trace.queue_job_ids.sorted("id")
+        self.assertEqual(len(batches), -(-trace.record_count // 2))
+        self.assertEqual(trace.job_count, len(batches))
+        self.assertGreaterEqual(len(batches), 2)
+        self.assertEqual(
+            batches.mapped("identity_key"),
+            [f"depanssur.job.run:{trace.id}:{index}" for index in range(len(batches))],
+        )
+        self.assertEqual(trace.job_pending_count, len(batches))
+        failing = batches[1].args[1]
+        billing_dates = failing.mapped("next_billing_date")
+        invoices_before = failing.invoice_ids
+        flaky = {failing: RuntimeError("invoicing exploded")}
+        Subscription = self.env.registry["depanssur.subscription"]
+        invoice_due_periods = Subscription._invoice_due_periods
+
+        def raise_once(records, day):
+            error = flaky.pop(records, None)
+            if error:
+                raise error
+            return invoice_due_periods(records, day)
+
+        with (
+            patch.object(Subscription, "_invoice_due_periods", raise_once),
+            freeze_time("2026-02-01 10:00:00"),
+        ):
+            with self.assertLogs("odoo.addons.queue_job.controllers.main", "ERROR"):
+                states = run_queued_jobs(self)
+            self.assertEqual(states[batches[1].uuid], "failed")
+            self.assertEqual(list(states.values()).count("done"), len(batches) - 1)
+            trace.invalidate_recordset()
+            self.assertEqual(
+                (trace.job_done_count, trace.job_failed_count, trace.job_pending_count),
+                (len(batches) - 1, 1, 0),
+            )
+            self.assertEqual(
+                failing.mapped("next_billing_date"), billing_dates, "the failed batch: rolled back"
+            )
+            self.assertFalse(failing.invoice_ids - invoices_before)
+            trace._sync_from_jobs()
+            self.assertEqual(trace.state, "failed")
+            self.assertIn("invoicing exploded", trace.message)
+            trace.with_user(self.user_manager).action_retry_failed_jobs()
+            self.assertEqual(trace.state, "running")
+            self.assertEqual(set(run_queued_jobs(self).values()), {"done"})
+            trace.invalidate_recordset()
+            self.assertEqual(
+                (trace.job_done_count, trace.job_failed_count, trace.job_pending_count),
+                (len(batches), 0, 0),
+            )
+            trace._sync_from_jobs()
+        self.assertEqual(trace.state, "done")
+        for subscription in self.due:
+            invoices = subscription.invoice_ids.filtered(lambda m: m.depanssur_period_start == DAY)
+            self.assertEqual(len(invoices), 1, subscription.name)
 
     # ------------------------------------------------------------
     # Webhook events: one job per claim file, ordering per file
