@@ -24,10 +24,10 @@ from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import tagged
 
+from ..tools.sepa_setup import setup_sepa
 from .common import DepanssurSubscriptionCase
 from .queue_common import run_queued_jobs
 from .test_sepa import IBAN as SEPA_IBAN
-from .test_sepa import setup_sepa
 
 DAY = date(2026, 2, 1)
 NEXT_DAY = date(2026, 2, 2)
