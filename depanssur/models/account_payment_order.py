@@ -211,10 +211,31 @@ class AccountPaymentOrder(models.Model):
             )
             .move_line_id
         )
-        lines = receivables.with_context(**QUIET).create_payment_line_from_move_line(self)
+        # what the OCA ``create_payment_line_from_move_line`` does, the references numbered in
+        # one go (its ``create`` asks the sequence by code for each line)
+        values = [line._prepare_payment_line_vals(self) for line in receivables]
+        sequence = (
+            self.env["ir.sequence"]
+            .sudo()
+            .search(
+                [
+                    ("code", "=", "account.payment.line"),
+                    ("company_id", "in", (self.company_id.id, False)),
+                ],
+                order="company_id",
+                limit=1,
+            )
+        )
+        if sequence:
+            for vals in values:
+                vals["name"] = sequence.with_company(self.company_id)._next()
+        lines = self.env["account.payment.line"].with_context(**QUIET).create(values)
         if lines:
             self._depanssur_create_payments(lines, day)
-        invoices.write({"depanssur_debit_date": False})
+        # a Depanssur field, not an accounting one: no resynchronisation of the invoice lines
+        invoices.with_context(skip_invoice_sync=True, skip_is_manually_modified=True).write(
+            {"depanssur_debit_date": False}
+        )
         return lines
 
     def _depanssur_create_payments(self, lines, day):
