@@ -167,7 +167,7 @@ def main():
         )
         out(
             f"  phases: mandates + draft order {phase1.seconds:.1f} s; "
-            f"{len(mandates) // COLLECT_BATCH_SIZE + 1} batch(es) of {COLLECT_BATCH_SIZE} "
+            f"{-(-len(mandates) // COLLECT_BATCH_SIZE)} batch(es) of {COLLECT_BATCH_SIZE} "
             f"{phase2.seconds:.1f} s; finish (confirm + pain.008 + XSD) {phase3.seconds:.1f} s"
         )
         out(f"uptime after the step: {uptime()}")
