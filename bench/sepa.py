@@ -3,17 +3,27 @@
 
     python3 bench/seed.py --subscriptions 10000 --db depanssur_bench_10k
     python3 bench/sepa.py --db depanssur_bench_10k [--debits 10000]
+    # big books: the set-up committed once on a copy, then the step alone (its own peak memory)
+    python3 bench/sepa.py --db h_sepa_100k --setup commit
+    python3 bench/sepa.py --db h_sepa_100k --setup skip
 
-In one rolled-back transaction (repeatable): a SEPA bank journal and payment mode, one signed
-mandate per subscription (``--debits`` of them, all by default), their latest invoice set back
-to unpaid with its debit date tomorrow (set-based SQL, not timed), then the "Direct debit
-orders" step of the daily run, timed: the order, its payment lines and payments, the pain.008
-file written and checked against the XSD by the OCA module. The same file is then built and
-validated again alone (``generate_payment_file``), and the XSD check alone, as the floors of
-the ratio printed.
+Set-up (not timed): a SEPA bank journal and payment mode (``depanssur.tools.sepa_setup``, the
+tests' set-up), one signed mandate per running subscription (``--debits`` of them, all by
+default), their latest invoice set back to unpaid with its debit date tomorrow (set-based SQL).
+``--setup rollback`` (default) does it in the step's transaction; ``commit`` commits it and
+stops (run it on a copy of a bench database); ``skip`` uses a committed one.
+
+Then the "Direct debit orders" step of the daily run, timed phase by phase as the job queue runs
+it (docs/sepa.md): the mandates and the draft order; the batches of 500 mandates (payment lines
+and payments in bulk), each with a fresh cache as a job; the finish (the order confirmed, the
+pain.008 written and checked against the XSD by the OCA module). The step is rolled back
+(repeatable). The same file is then built and validated again alone (``generate_payment_file``)
+as the floor of the ratio printed, and the XSD check alone. ``uptime`` is printed before and
+after: the machine may be shared.
 """
 
 import argparse
+import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -29,154 +39,138 @@ def iban_fr(i):
     return f"FR{98 - int(digits) % 97:02d}{bban}"
 
 
-def setup_sepa(env):
-    company = env.company
-    company.sepa_creditor_identifier = "FR78ZZZ424242"
-    bank = env["res.bank"].create({"name": "Banque Bench", "bic": "BNPAFRPPXXX"})
-    account = env["res.partner.bank"].create(
-        {
-            "acc_number": "FR14 2004 1010 0505 0001 3M02 606",
-            "bank_id": bank.id,
-            "partner_id": company.partner_id.id,
-            "company_id": company.id,
-        }
+def uptime():
+    return subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
+
+
+def set_up(env, mode, rows, today):
+    """Every subscription of ``rows`` paid by a signed mandate, its invoice to debit tomorrow."""
+    tomorrow = today + timedelta(days=1)
+    quiet = {"mail_create_nolog": True}
+    banks = (
+        env["res.partner.bank"]
+        .with_context(**quiet)
+        .create(
+            [
+                {"partner_id": partner, "acc_number": iban_fr(i), "company_id": env.company.id}
+                for i, (_sub, partner, _move) in enumerate(rows, start=1)
+            ]
+        )
     )
-    outstanding = env["account.account"].create(
-        {
-            "code": "511901",
-            "name": "SEPA bench",
-            "account_type": "asset_current",
-            "reconcile": True,
-        }
+    mandates = (
+        env["account.banking.mandate"]
+        .with_context(**quiet)
+        .create(
+            [
+                {
+                    "format": "sepa",
+                    "type": "recurrent",
+                    "recurrent_sequence_type": "first",
+                    "partner_bank_id": bank.id,
+                    "signature_date": today - timedelta(days=40),
+                    "state": "valid",
+                    "depanssur_channel": "web",
+                }
+                for bank in banks
+            ]
+        )
     )
-    sdd = env.ref("account_banking_sepa_direct_debit.sepa_direct_debit")
-    journal = env["account.journal"].create(
-        {
-            "name": "SEPA bench",
-            "type": "bank",
-            "code": "SDDX",
-            "bank_account_id": account.id,
-            "inbound_payment_method_line_ids": [
-                (0, 0, {"payment_method_id": sdd.id, "payment_account_id": outstanding.id})
-            ],
-        }
+    env.flush_all()
+    values = [
+        (sub, mandate, move)
+        for (sub, _partner, move), mandate in zip(rows, mandates.ids, strict=True)
+    ]
+    env.cr.execute("CREATE TEMP TABLE bench_sepa (sub int, mandate int, move int) ON COMMIT DROP")
+    for index in range(0, len(values), 10000):
+        chunk = values[index : index + 10000]
+        env.cr.execute("INSERT INTO bench_sepa VALUES " + ",".join(["%s"] * len(chunk)), chunk)
+    env.cr.execute(
+        """
+        UPDATE depanssur_subscription s SET payment_method = 'sepa', mandate_id = b.mandate
+          FROM bench_sepa b WHERE s.id = b.sub;
+        UPDATE account_move m
+           SET payment_state = 'not_paid', amount_residual = m.amount_total,
+               amount_residual_signed = m.amount_total, payment_mode_id = %(mode)s,
+               mandate_id = b.mandate, depanssur_debit_date = %(tomorrow)s,
+               invoice_date_due = %(tomorrow)s
+          FROM bench_sepa b WHERE m.id = b.move;
+        UPDATE account_move_line l
+           SET amount_residual = l.balance, amount_residual_currency = l.amount_currency,
+               reconciled = false, payment_mode_id = %(mode)s, date_maturity = %(tomorrow)s
+          FROM bench_sepa b
+         WHERE l.move_id = b.move AND l.display_type = 'payment_term';
+        """,
+        {"mode": mode.id, "tomorrow": tomorrow},
     )
-    mode = env["account.payment.mode"].create(
-        {
-            "name": "SEPA bench",
-            "company_id": company.id,
-            "payment_method_id": sdd.id,
-            "bank_account_link": "fixed",
-            "fixed_journal_id": journal.id,
-        }
-    )
-    company.depanssur_sepa_payment_mode_id = mode
-    return mode
+    env.invalidate_all()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--debits", type=int, default=0, help="0: every running subscription")
+    parser.add_argument("--setup", choices=("rollback", "commit", "skip"), default="rollback")
     args = parser.parse_args()
-    with environment(args.db) as env:
+    out(f"uptime before: {uptime()}")
+    with environment(args.db, commit=args.setup == "commit") as env:
         from lxml import etree
         from odoo import fields
+        from odoo.addons.depanssur.models.account_payment_order import COLLECT_BATCH_SIZE
+        from odoo.addons.depanssur.models.batching import batched
+        from odoo.addons.depanssur.tools.sepa_setup import setup_sepa
         from odoo.tools.misc import file_path
 
         env = env(context=dict(env.context, tracking_disable=True, mail_notrack=True))
         today = fields.Date.today()
-        tomorrow = today + timedelta(days=1)
-        mode = setup_sepa(env)
-        env.cr.execute(
-            """
-            SELECT DISTINCT ON (s.id) s.id, s.partner_id, m.id
-              FROM depanssur_subscription s
-              JOIN account_move m ON m.depanssur_subscription_id = s.id
-                                 AND m.move_type = 'out_invoice' AND m.state = 'posted'
-             WHERE s.state IN ('carence', 'active', 'suspended')
-             ORDER BY s.id, m.invoice_date DESC
-            """
-        )
-        rows = env.cr.fetchall()
-        if args.debits:
-            rows = rows[: args.debits]
-        with Timer() as setup:
-            quiet = {"mail_create_nolog": True}
-            banks = (
-                env["res.partner.bank"]
-                .with_context(**quiet)
-                .create(
-                    [
-                        {
-                            "partner_id": partner,
-                            "acc_number": iban_fr(i),
-                            "company_id": env.company.id,
-                        }
-                        for i, (_sub, partner, _move) in enumerate(rows, start=1)
-                    ]
-                )
-            )
-            mandates = (
-                env["account.banking.mandate"]
-                .with_context(**quiet)
-                .create(
-                    [
-                        {
-                            "format": "sepa",
-                            "type": "recurrent",
-                            "recurrent_sequence_type": "first",
-                            "partner_bank_id": bank.id,
-                            "signature_date": today - timedelta(days=40),
-                            "state": "valid",
-                            "depanssur_channel": "web",
-                        }
-                        for bank in banks
-                    ]
-                )
-            )
-            env.flush_all()
-            values = [
-                (sub, mandate, move)
-                for (sub, _partner, move), mandate in zip(rows, mandates.ids, strict=True)
-            ]
-            env.cr.execute(
-                "CREATE TEMP TABLE bench_sepa (sub int, mandate int, move int) ON COMMIT DROP"
-            )
-            env.cr.execute(
-                "INSERT INTO bench_sepa VALUES " + ",".join(["%s"] * len(values)), values
-            )
+        if args.setup != "skip":
+            mode = setup_sepa(env, code="SDDX", account_code="511901", name="SEPA bench")
             env.cr.execute(
                 """
-                UPDATE depanssur_subscription s SET payment_method = 'sepa', mandate_id = b.mandate
-                  FROM bench_sepa b WHERE s.id = b.sub;
-                UPDATE account_move m
-                   SET payment_state = 'not_paid', amount_residual = m.amount_total,
-                       amount_residual_signed = m.amount_total, payment_mode_id = %(mode)s,
-                       mandate_id = b.mandate, depanssur_debit_date = %(tomorrow)s,
-                       invoice_date_due = %(tomorrow)s
-                  FROM bench_sepa b WHERE m.id = b.move;
-                UPDATE account_move_line l
-                   SET amount_residual = l.balance, amount_residual_currency = l.amount_currency,
-                       reconciled = false, payment_mode_id = %(mode)s, date_maturity = %(tomorrow)s
-                  FROM bench_sepa b
-                 WHERE l.move_id = b.move AND l.display_type = 'payment_term';
-                """,
-                {"mode": mode.id, "tomorrow": tomorrow},
+                SELECT DISTINCT ON (s.id) s.id, s.partner_id, m.id
+                  FROM depanssur_subscription s
+                  JOIN account_move m ON m.depanssur_subscription_id = s.id
+                                     AND m.move_type = 'out_invoice' AND m.state = 'posted'
+                 WHERE s.state IN ('carence', 'active', 'suspended')
+                 ORDER BY s.id, m.invoice_date DESC
+                """
             )
-            env.invalidate_all()
-        out(
-            f"set-up (not timed below): {len(rows)} mandates and unpaid invoices, {setup.seconds:.1f} s"
-        )
+            rows = env.cr.fetchall()
+            if args.debits:
+                rows = rows[: args.debits]
+            with Timer() as setup:
+                set_up(env, mode, rows, today)
+            out(
+                f"set-up (not timed below): {len(rows)} mandates and unpaid invoices, "
+                f"{setup.seconds:.1f} s"
+            )
+            if args.setup == "commit":
+                out("set-up committed; run again with --setup skip")
+                return
+        Order = env["account.payment.order"].with_context(date=str(today))
         rss_before = peak_rss_mb()
         with Timer() as timer:
-            orders = env["account.payment.order"]._cron_depanssur_collect(today)
+            with Timer() as phase1:
+                mandates = Order._depanssur_collect_mandates(today)
+            with Timer() as phase2:
+                for batch in batched(mandates, COLLECT_BATCH_SIZE):
+                    Order._depanssur_collect_batch(batch, today)
+                    env.flush_all()
+                    env.invalidate_all()  # a job's fresh cache
+            with Timer() as phase3:
+                orders = Order._depanssur_collect_finish(today)
         lines = sum(len(order.payment_line_ids) for order in orders)
+        payments = sum(len(order.payment_ids) for order in orders)
         out(
-            f"debit order step: {len(orders)} order(s), {lines} debits, "
+            f"debit order step: {len(orders)} order(s), {lines} debits, {payments} payments, "
             f"{timer.seconds:.1f} s wall ({lines / max(timer.seconds, 1e-9):.0f} debits/s), "
-            f"peak RSS {peak_rss_mb():.0f} MB (before {rss_before:.0f} MB)"
+            f"peak RSS {peak_rss_mb():.0f} MB (before the step {rss_before:.0f} MB)"
         )
+        out(
+            f"  phases: mandates + draft order {phase1.seconds:.1f} s; "
+            f"{-(-len(mandates) // COLLECT_BATCH_SIZE)} batch(es) of {COLLECT_BATCH_SIZE} "
+            f"{phase2.seconds:.1f} s; finish (confirm + pain.008 + XSD) {phase3.seconds:.1f} s"
+        )
+        out(f"uptime after the step: {uptime()}")
         order = orders[:1]
         if not order:
             return
@@ -193,7 +187,7 @@ def main():
         )
         out(
             f"  ratio: whole step / pain.008 file = {timer.seconds / max(pain.seconds, 1e-9):.1f}x "
-            "(the rest is Odoo's payment lines, payments and their sequence numbers)"
+            "(the rest is the payment lines and payments)"
         )
 
 

@@ -2,6 +2,7 @@ from . import (
     account_banking_mandate,
     account_journal,
     account_move,
+    account_payment_line,
     account_payment_order,
     depanssur_abstract_notify,  # the notification mixin, before the models using it
     depanssur_abstract_workflow,

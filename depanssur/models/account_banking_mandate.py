@@ -154,12 +154,15 @@ class AccountBankingMandate(models.Model):
                 "depanssur_signed_at": fields.Datetime.now(),
             }
         )
+        # signed by the client on the public page: the notes in their language
         mandate.message_post(
-            body=self.env._("Mandate signed online from %(ip)s.", ip=ip or "-"),
+            body=mandate.partner_id._depanssur_writer_env()._(
+                "Mandate signed online from %(ip)s.", ip=ip or "-"
+            ),
         )
         for subscription in mandate.depanssur_subscription_ids:
             subscription.message_post(
-                body=self.env._(
+                body=subscription._depanssur_writer_env()._(
                     "SEPA mandate %(ref)s signed: the subscription is collected by direct debit.",
                     ref=mandate.unique_mandate_reference,
                 )
@@ -171,5 +174,7 @@ class AccountBankingMandate(models.Model):
         for mandate in self.sudo().filtered(lambda m: m.state in ("draft", "valid")):
             mandate.write({"state": "cancel", "depanssur_unusable_reason": reason})
             mandate.message_post(
-                body=self.env._("Mandate made unusable by a bank return: %(reason)s", reason=reason)
+                body=mandate.partner_id._depanssur_writer_env()._(
+                    "Mandate made unusable by a bank return: %(reason)s", reason=reason
+                )
             )

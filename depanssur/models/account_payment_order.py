@@ -2,14 +2,39 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..rules import sepa
+from .batching import batched, commit_progress
 
 _logger = logging.getLogger(__name__)
 
+# the daily run creates thousands of payment lines and payments: no chatter message, no
+# follower, no tracking on each of them (the order keeps its own)
+QUIET = {
+    "tracking_disable": True,
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "mail_notrack": True,
+}
+# mandates per batch (one job of the queue, one commit without it)
+COLLECT_BATCH_SIZE = 500
+
 
 class AccountPaymentOrder(models.Model):
-    """The monthly debit orders of the subscriptions, built by the daily run."""
+    """The monthly debit orders of the subscriptions, built by the daily run.
+
+    The step "Direct debit orders" works in three phases (docs/sepa.md):
+
+    1. ``_depanssur_collect_mandates``: the mandates to debit today; the draft order of each
+       company and collection date is created here, once.
+    2. ``_depanssur_collect_batch`` (one job per batch of mandates on the job queue): the
+       debits of those mandates added to the draft order as payment lines, and their payments
+       created in bulk. Every debit of one mandate is in the same batch, so the OCA grouping of
+       a client's invoices into one debit is kept.
+    3. ``_depanssur_collect_finish`` (once every batch is done): each draft order confirmed and
+       its pain.008 generated and attached (checked against the XSD by the OCA module).
+    """
 
     _inherit = "account.payment.order"
 
@@ -20,58 +45,110 @@ class AccountPaymentOrder(models.Model):
         "depanssur.sepa.return", "order_id", string="Bank returns"
     )
 
+    _depanssur_one_draft_per_date = models.UniqueIndex(
+        "(company_id, date_scheduled) WHERE depanssur_collection AND state = 'draft'",
+        "A subscription debit order is already being built for this collection date.",
+    )
+
+    # ------------------------------------------------------------
+    # The daily step
+    # ------------------------------------------------------------
+
     @api.model
-    def _depanssur_invoices_to_collect(self, day):
+    def _depanssur_invoices_to_collect(self, day, mandates=None):
         """Posted subscription invoices still to pay whose debit date is close enough for the
-        order built on ``day``, on a signed mandate."""
+        order built on ``day``, on a signed mandate (of ``mandates`` when given)."""
         latest = fields.Date.to_date(day) + timedelta(days=sepa.SUBMISSION_LEAD_DAYS)
-        invoices = (
-            self.env["account.move"]
-            .sudo()
-            .search(
-                [
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("depanssur_subscription_id", "!=", False),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    ("depanssur_debit_date", "<=", latest),
-                ],
-                order="depanssur_debit_date, id",
-            )
-        )
+        domain = [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("depanssur_subscription_id", "!=", False),
+            ("payment_state", "in", ("not_paid", "partial")),
+            ("depanssur_debit_date", "<=", latest),
+        ]
+        if mandates is not None:
+            domain.append(("depanssur_subscription_id.mandate_id", "in", mandates.ids))
+        invoices = self.env["account.move"].sudo().search(domain, order="depanssur_debit_date, id")
         return invoices.filtered(
             lambda move: move.depanssur_subscription_id._depanssur_collect_by_debit()
         )
+
+    @api.model
+    def _depanssur_group(self, invoices, day):
+        """``{(company, collection date): invoices}``, in a stable order."""
+        groups = {}
+        for invoice in invoices:
+            key = (invoice.company_id, sepa.collection_date(invoice.depanssur_debit_date, day))
+            groups.setdefault(key, []).append(invoice.id)
+        Move = self.env["account.move"].sudo()
+        return {
+            key: Move.browse(ids)
+            for key, ids in sorted(groups.items(), key=lambda item: (item[0][0].id, item[0][1]))
+        }
 
     @api.model
     def _cron_depanssur_collect(self, day=None):
         """Daily: one debit order per company and collection date, with its pain.008 file
         attached (checked against the XSD by the OCA module), ready to send to the bank.
 
-        Re-running is harmless: an invoice leaves the queue (its debit date emptied) as soon as
-        it is in an order."""
+        The whole step in this transaction (a direct call, or the cron without the job queue):
+        the batches commit one by one in a cron run; when the cron's time is up the next run
+        resumes. Re-running is harmless: an invoice leaves the queue (its debit date emptied)
+        as soon as it is in an order. Returns the orders generated."""
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        invoices = self._depanssur_invoices_to_collect(day)
-        groups = {}
-        for invoice in invoices:
-            key = (invoice.company_id, sepa.collection_date(invoice.depanssur_debit_date, day))
-            groups.setdefault(key, self.env["account.move"].sudo())
-            groups[key] |= invoice
-        orders = self.browse()
-        for (company, collection_day), moves in sorted(
-            groups.items(), key=lambda item: (item[0][0].id, item[0][1])
-        ):
-            mode = company._depanssur_sepa_payment_mode()
-            if not mode:
-                _logger.info("%s has no SEPA direct debit mode: nothing collected", company.name)
-                continue
-            orders |= self._depanssur_build_order(mode, collection_day, moves, day)
-        return orders
+        mandates = self._depanssur_collect_mandates(day)
+        done = 0
+        for batch in batched(mandates, COLLECT_BATCH_SIZE):
+            self._depanssur_collect_batch(batch, day)
+            done += len(batch)
+            # each batch with a fresh cache, as a job of the queue: memory stays bounded
+            self.env.flush_all()
+            self.env.invalidate_all()
+            # + 1: the files are still to generate
+            if not commit_progress(self.env, len(batch), len(mandates) - done + 1):
+                return self.browse()
+        return self._depanssur_collect_finish(day)
 
     @api.model
-    def _depanssur_build_order(self, mode, collection_day, invoices, day):
-        Order = self.sudo().with_company(mode.company_id).with_context(date=str(day))
-        order = Order.create(
+    def _depanssur_collect_mandates(self, day):
+        """Phase 1: the mandates debited in the orders built on ``day`` (the records of the
+        step's batches); the draft order of each company and collection date is created first,
+        here, so that batches running in parallel add their debits to the same order."""
+        day = fields.Date.to_date(day)
+        invoices = self._depanssur_invoices_to_collect(day)
+        for company, collection_day in self._depanssur_group(invoices, day):
+            self._depanssur_draft_order(company, collection_day, day)
+        return invoices.depanssur_subscription_id.mandate_id
+
+    @api.model
+    def _depanssur_draft_order(self, company, collection_day, day):
+        """The draft subscription order of ``company`` for ``collection_day``, created when
+        missing (at most one: a unique index); empty when the company cannot debit."""
+        mode = company._depanssur_sepa_payment_mode()
+        if not mode:
+            _logger.info("%s has no SEPA direct debit mode: nothing collected", company.name)
+            return self.browse()
+        Order = self.sudo().with_company(company).with_context(date=str(day), **QUIET)
+        order = Order.search(
+            [
+                ("depanssur_collection", "=", True),
+                ("state", "=", "draft"),
+                ("company_id", "=", company.id),
+                ("date_scheduled", "=", collection_day),
+            ],
+            limit=1,
+        )
+        if order:
+            return order
+        # what the OCA confirmation checks, before any debit is added
+        journal = mode.fixed_journal_id
+        if not journal:
+            raise UserError(self.env._("Missing Bank Journal on payment mode %s.", mode.name))
+        if mode.payment_method_id.bank_account_required and not journal.bank_account_id:
+            raise UserError(
+                self.env._("Missing bank account on bank journal '%s'.", journal.display_name)
+            )
+        return Order.create(
             {
                 "payment_mode_id": mode.id,
                 "date_prefered": "fixed",
@@ -82,16 +159,142 @@ class AccountPaymentOrder(models.Model):
                 ),
             }
         )
-        for invoice in invoices:
-            mandate = invoice.depanssur_subscription_id.mandate_id
-            if invoice.mandate_id != mandate or invoice.payment_mode_id != mode:
-                # re-presented after a change of method or of mandate
-                invoice.write({"payment_mode_id": mode.id, "mandate_id": mandate.id})
-        lines = invoices.line_ids.filtered(
+
+    @api.model
+    def _depanssur_collect_batch(self, mandates, day):
+        """Phase 2, one batch: the debits due on ``mandates`` added to the draft orders of
+        their collection dates. Idempotent: an invoice leaves the queue (its debit date emptied)
+        once in an order, a journal item already in an order not yet sent is not added again,
+        and a unique index refuses the same journal item twice in one order. Returns the
+        payment lines added."""
+        day = fields.Date.to_date(day)
+        invoices = self._depanssur_invoices_to_collect(day, mandates)
+        lines = self.env["account.payment.line"]
+        for (company, collection_day), moves in self._depanssur_group(invoices, day).items():
+            order = self._depanssur_draft_order(company, collection_day, day)
+            if order:
+                lines |= order._depanssur_add_debits(moves, day)
+        return lines
+
+    def _depanssur_add_debits(self, invoices, day):
+        """Add the receivables of ``invoices`` to this draft order, with their payments (what
+        the OCA ``draft2open`` does for the whole order, here for these lines only, in bulk and
+        without chatter)."""
+        self.ensure_one()
+        # batches running at once take turns on the order (its total is written by each):
+        # LockError, retried later by the job queue
+        self.lock_for_update(allow_referencing=True)
+        mode = self.payment_mode_id
+        # re-presented after a change of method or of mandate
+        stale = invoices.filtered(
+            lambda move: (
+                move.mandate_id != move.depanssur_subscription_id.mandate_id
+                or move.payment_mode_id != mode
+            )
+        )
+        for mandate, moves in stale.grouped(
+            lambda move: move.depanssur_subscription_id.mandate_id
+        ).items():
+            moves.write({"payment_mode_id": mode.id, "mandate_id": mandate.id})
+        receivables = invoices.line_ids.filtered(
             lambda line: not line.reconciled and line.account_id.account_type == "asset_receivable"
         )
-        lines.create_payment_line_from_move_line(order)
-        invoices.write({"depanssur_debit_date": False})
-        order.draft2open()
-        order.open2generated()
-        return order
+        # a debit already waiting in an order not sent to the bank is not added twice
+        receivables -= (
+            self.env["account.payment.line"]
+            .sudo()
+            .search(
+                [
+                    ("move_line_id", "in", receivables.ids),
+                    ("state", "in", ("draft", "open", "generated")),
+                ]
+            )
+            .move_line_id
+        )
+        # what the OCA ``create_payment_line_from_move_line`` does, the references numbered in
+        # one go (its ``create`` asks the sequence by code for each line)
+        values = [line._prepare_payment_line_vals(self) for line in receivables]
+        sequence = (
+            self.env["ir.sequence"]
+            .sudo()
+            .search(
+                [
+                    ("code", "=", "account.payment.line"),
+                    ("company_id", "in", (self.company_id.id, False)),
+                ],
+                order="company_id",
+                limit=1,
+            )
+        )
+        if sequence:
+            for vals in values:
+                vals["name"] = sequence.with_company(self.company_id)._next()
+        lines = self.env["account.payment.line"].with_context(**QUIET).create(values)
+        if lines:
+            self._depanssur_create_payments(lines, day)
+        # a Depanssur field, not an accounting one: no resynchronisation of the invoice lines
+        invoices.with_context(skip_invoice_sync=True, skip_is_manually_modified=True).write(
+            {"depanssur_debit_date": False}
+        )
+        return lines
+
+    def _depanssur_create_payments(self, lines, day):
+        """The payments of the payment ``lines`` of this order, grouped as the OCA module
+        groups them (one debit per client, account and date when the mode groups lines)."""
+        self.ensure_one()
+        mode = self.payment_mode_id
+        today = fields.Date.to_date(day)
+        requested = max(today, self.date_scheduled or today)
+        lines.write({"date": requested})
+        errors = []
+        for line in lines:
+            try:
+                line.draft2open_payment_line_check()
+            except UserError as error:
+                errors.append(error.args[0])
+        if errors:
+            raise UserError(
+                self.env._("There's at least one validation error:\n") + "\n".join(errors)
+            )
+        groups = lines.grouped(
+            lambda line: line.payment_line_hashcode() if mode.group_lines else line.id
+        )
+        values = []
+        for group in groups.values():
+            total = sum(group.mapped("amount_currency"))
+            if total <= 0:
+                raise UserError(
+                    self.env._(
+                        "The amount for Partner '%(partner)s' is negative or null (%(amount).2f) !",
+                        partner=group[0].partner_id.name,
+                        amount=total,
+                    )
+                )
+            values.append(group._prepare_account_payment_vals())
+        return self.env["account.payment"].sudo().with_context(**QUIET).create(values)
+
+    @api.model
+    def _depanssur_collect_finish(self, day):
+        """Phase 3, once every batch is done: each draft subscription order is confirmed and its
+        pain.008 generated and attached; an order left without debit is deleted. Returns the
+        orders generated."""
+        day = fields.Date.to_date(day)
+        orders = self.sudo().search(
+            [("depanssur_collection", "=", True), ("state", "=", "draft")], order="id"
+        )
+        generated = self.browse()
+        for order in orders:
+            order = order.with_company(order.company_id).with_context(date=str(day))
+            if not order.payment_line_ids:
+                order.unlink()
+                continue
+            # a draft left from an earlier run (its file failed): the first date the bank can
+            # still honour
+            collection_day = sepa.collection_date(order.date_scheduled, day)
+            if collection_day != order.date_scheduled:
+                order.payment_line_ids.write({"date": collection_day})
+            # its payments were created by the batches: the end of the OCA ``draft2open``
+            order.write({"state": "open", "date_scheduled": collection_day})
+            order.open2generated()
+            generated |= order
+        return generated

@@ -63,14 +63,18 @@ class BatchedStep:
     ``records()`` for the records to process when the step starts and enqueues one job per batch
     of ``size`` on ``channel``; each job calls ``process(batch)``, which must be idempotent (it
     re-checks the state of its records: a batch run twice changes nothing more).
+
+    ``finish`` (optional) is called once every batch is done, by one last job of the step (the
+    SEPA debit step generates its bank files there); ``run()`` calls it itself.
     """
 
-    def __init__(self, run, records, process, size=200, channel=None):
+    def __init__(self, run, records, process, size=200, channel=None, finish=None):
         self.run = run
         self.records = records
         self.process = process
         self.size = size
         self.channel = channel
+        self.finish = finish
 
     def __call__(self):
         return self.run()

@@ -66,6 +66,8 @@ class DepanssurJobBatch(models.AbstractModel):
             if not trace:
                 trace = self._enqueue_step(job, code, label, day, function)
                 traces |= trace
+            if isinstance(function, BatchedStep) and function.finish:
+                self._enqueue_finish(trace, label, day, function)
             trace._sync_from_jobs()
             # commit: the job runner sees the new jobs, the trace is visible
             commit_progress(self.env, 1, 0)
@@ -102,6 +104,25 @@ class DepanssurJobBatch(models.AbstractModel):
             )._job_run_step(trace)
             trace.job_count = 1
         return trace
+
+    @api.model
+    def _enqueue_finish(self, trace, label, day, function):
+        """Enqueue the ``finish`` job of a ``BatchedStep`` once every batch of the step is done
+        (not when one failed: the step fails, and finishes after its jobs are retried)."""
+        if trace.state != "running":
+            return
+        key = f"depanssur.job.run:{trace.id}:finish"
+        jobs = trace.sudo().queue_job_ids
+        if jobs.filtered(lambda queued: queued.identity_key == key):
+            return
+        if len(jobs) < trace.job_count or jobs.filtered(lambda queued: queued.state != "done"):
+            return
+        self.with_delay(
+            channel=function.channel,
+            identity_key=key,
+            description=f"{label} ({fields.Date.to_string(day)}): finish",
+        )._job_run_finish(trace)
+        trace.sudo().job_count += 1
 
     @api.model
     def _wake_run(self, job, at=None):
@@ -154,9 +175,21 @@ class DepanssurJobBatch(models.AbstractModel):
             records.lock_for_update()
         except LockError as error:
             raise RetryableJobError(str(error), seconds=5) from error
-        self._step_function(trace).process(records)
+        try:
+            self._step_function(trace).process(records)
+        except LockError as error:
+            # a record the batches share (the day's debit order) is busy with another batch
+            raise RetryableJobError(str(error), seconds=2, ignore_retry=True) from error
         self._wake_if_last(trace)
         return len(records)
+
+    @api.model
+    def _job_run_finish(self, trace):
+        """Job: the ``finish`` of a ``BatchedStep``, after all its batches (idempotent)."""
+        self.env.invalidate_all()
+        result = self._step_function(trace).finish()
+        self._wake_if_last(trace)
+        return len(result) if hasattr(result, "__len__") else int(result or 0)
 
     @api.model
     def _wake_if_last(self, trace):

@@ -4,6 +4,7 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 
+from .account_payment_order import COLLECT_BATCH_SIZE
 from .batching import BatchedStep, company_env, run_in_batches
 from .depanssur_consent import CONSENT_PURPOSES
 from .depanssur_subscription import RUNNING_STATES
@@ -49,6 +50,7 @@ class DepanssurJobs(models.AbstractModel):
         jobs = self.with_context(date=fields.Date.to_string(day))
         env = jobs.env
         Subscription = env["depanssur.subscription"]
+        Order = env["account.payment.order"]
         # the traces are the company's records: labelled in its language
         label_env = company_env(env)
 
@@ -138,7 +140,14 @@ class DepanssurJobs(models.AbstractModel):
                 (
                     "sepa_collection",
                     label_env._("Direct debit orders"),
-                    lambda: env["account.payment.order"]._cron_depanssur_collect(day),
+                    BatchedStep(
+                        lambda: Order._cron_depanssur_collect(day),
+                        lambda: Order._depanssur_collect_mandates(day),
+                        lambda batch: Order._depanssur_collect_batch(batch, day),
+                        size=COLLECT_BATCH_SIZE,
+                        channel="root.depanssur.sepa",
+                        finish=lambda: Order._depanssur_collect_finish(day),
+                    ),
                 ),
                 # what was paid and what arrived is processed as it stands (no calendar day);
                 # single jobs: the credit notes still "issued" (a handful, not the book), and

@@ -571,7 +571,7 @@ class DepanssurKpi(models.AbstractModel):
         self.env.flush_all()
         cr.execute(
             """
-            SELECT to_char(o.date_scheduled, 'YYYY-MM'), COUNT(p.id),
+            SELECT to_char(o.date_scheduled, 'YYYY-MM'), COUNT(DISTINCT p.id),
                    COUNT(DISTINCT r.payment_id)
               FROM account_payment p
               JOIN account_payment_order o ON o.id = p.payment_order_id

@@ -38,8 +38,11 @@ class DepanssurSepaReturn(models.Model):
     reversal_move_id = fields.Many2one("account.move", string="Reversal", readonly=True)
     dunning_case_id = fields.Many2one("depanssur.dunning.case", readonly=True, index=True)
 
+    # a grouped debit (one payment for several invoices of a client) is returned as a whole:
+    # one return per invoice it paid, each reopened and dunned (the name kept from when it was
+    # per payment: Odoo recreates an index whose definition changed under the same name)
     _one_return_per_payment = models.UniqueIndex(
-        "(payment_id)", "This debit was already marked as returned."
+        "(payment_id, invoice_id)", "This debit was already marked as returned."
     )
 
     @api.depends("invoice_id.name", "reason")
@@ -87,6 +90,7 @@ class DepanssurSepaReturn(models.Model):
         mandate = payment.payment_line_ids.mandate_id[:1]
         records = self.browse()
         Case = self.env["depanssur.dunning.case"].sudo()
+        labels = self._fields["reason"]._description_selection
         for invoice in invoices:
             subscription = invoice.depanssur_subscription_id
             case = Case.browse()
@@ -108,12 +112,19 @@ class DepanssurSepaReturn(models.Model):
                     "dunning_case_id": case.id,
                 }
             )
-            body = self.env._("Direct debit returned by the bank: %(reason)s.", reason=reason.label)
+            # the client's language when the system writes (an import), the agent's otherwise
+            writer = invoice.partner_id._depanssur_writer_env()
+            body = writer._(
+                "Direct debit returned by the bank: %(reason)s.",
+                reason=dict(labels(writer))[reason.code],
+            )
             invoice.message_post(body=body)
             if case:
                 case.message_post(body=body)
         if reason.mandate_unusable and mandate:
-            mandate._depanssur_mark_unusable(reason.label)
+            # shown to the client (the email asking for a new method): in their language
+            client_env = self.with_context(lang=mandate.partner_id._depanssur_lang()).env
+            mandate._depanssur_mark_unusable(dict(labels(client_env))[reason.code])
             for subscription in records.subscription_id.filtered(
                 lambda s, m=mandate: s.mandate_id == m
             ):

@@ -4,13 +4,16 @@ from odoo.exceptions import ValidationError
 
 from ..rules import signup as signup_rules
 
-SEPA_MANDATE_TEXT = (
-    "By signing this mandate form, you authorise the creditor to send instructions to your bank "
-    "to debit your account and your bank to debit your account in accordance with the "
-    "instructions from the creditor. You are entitled to a refund from your bank under the terms "
-    "and conditions of your agreement with your bank. A refund must be claimed within 8 weeks "
-    "starting from the date on which your account was debited."
-)
+
+def sepa_mandate_text(env):
+    """The mandate text the client accepts, in ``env``'s language (recorded with the sign-up)."""
+    return env._(
+        "By signing this mandate form, you authorise the creditor to send instructions to your "
+        "bank to debit your account and your bank to debit your account in accordance with the "
+        "instructions from the creditor. You are entitled to a refund from your bank under the "
+        "terms and conditions of your agreement with your bank. A refund must be claimed within "
+        "8 weeks starting from the date on which your account was debited."
+    )
 
 
 class DepanssurSignup(models.AbstractModel):
@@ -78,13 +81,14 @@ class DepanssurSignup(models.AbstractModel):
         subscription.sudo()._depanssur_set_payment_method("sepa", mandate)
         if web:
             # the accepted text, the IP and the time, like a consent
+            writer = subscription._depanssur_writer_env()
             subscription.message_post(
                 body=Markup("<p>%s</p>")
-                % self.env._(
+                % writer._(
                     "SEPA mandate %(ref)s accepted on the website (IP %(ip)s): “%(text)s”",
                     ref=mandate.unique_mandate_reference,
                     ip=mandate.depanssur_signed_ip or "-",
-                    text=SEPA_MANDATE_TEXT,
+                    text=sepa_mandate_text(writer),
                 )
             )
             template = self.env.ref("depanssur.mail_template_sepa_mandate_signed")

@@ -27,10 +27,10 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models.batching import BatchedStep
+from ..tools.sepa_setup import setup_sepa
 from .common import DepanssurSubscriptionCase
 from .queue_common import run_queued_jobs
 from .test_sepa import IBAN as SEPA_IBAN
-from .test_sepa import setup_sepa
 
 DAY = date(2026, 2, 1)
 NEXT_DAY = date(2026, 2, 2)

@@ -1,66 +1,29 @@
 import base64
 from datetime import date
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from lxml import etree
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 from odoo.tools.misc import file_path
+from psycopg2.errors import UniqueViolation
 
-from .common import PHONE_SALE_IDENTITY, DepanssurSubscriptionCase, SignupFormMixin, csrf_of
+from ..tools.sepa_setup import setup_sepa
+from .common import (
+    PHONE_SALE_IDENTITY,
+    DepanssurSubscriptionCase,
+    SignupFormMixin,
+    activate_french,
+    csrf_of,
+)
+from .queue_common import run_queued_jobs
 from .test_security import RpcGuardsCase
 
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
 OTHER_IBAN = "DE89 3704 0044 0532 0130 00"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
-
-
-def setup_sepa(env):
-    """A company able to collect by direct debit: a bank journal on the creditor's IBAN, the
-    SEPA direct debit mode of the OCA module, a creditor identifier."""
-    company = env.company
-    company.sepa_creditor_identifier = "FR78ZZZ424242"
-    bank = env["res.bank"].create({"name": "Banque Test", "bic": "BNPAFRPPXXX"})
-    company_account = env["res.partner.bank"].create(
-        {
-            "acc_number": "FR14 2004 1010 0505 0001 3M02 606",
-            "bank_id": bank.id,
-            "partner_id": company.partner_id.id,
-            "company_id": company.id,
-        }
-    )
-    outstanding = env["account.account"].create(
-        {
-            "code": "511900",
-            "name": "SEPA debits to collect",
-            "account_type": "asset_current",
-            "reconcile": True,
-        }
-    )
-    sdd = env.ref("account_banking_sepa_direct_debit.sepa_direct_debit")
-    journal = env["account.journal"].create(
-        {
-            "name": "SEPA bank",
-            "type": "bank",
-            "code": "SDDB",
-            "bank_account_id": company_account.id,
-            "inbound_payment_method_line_ids": [
-                Command.create({"payment_method_id": sdd.id, "payment_account_id": outstanding.id})
-            ],
-        }
-    )
-    mode = env["account.payment.mode"].create(
-        {
-            "name": "Prélèvement SEPA",
-            "company_id": company.id,
-            "payment_method_id": sdd.id,
-            "bank_account_link": "fixed",
-            "fixed_journal_id": journal.id,
-        }
-    )
-    company.depanssur_sepa_payment_mode_id = mode
-    return mode
 
 
 class SepaCommon(DepanssurSubscriptionCase):
@@ -381,6 +344,193 @@ class TestSepaLife(SepaCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestSepaBatches(SepaCommon):
+    """The debit step split into batches on the job queue, and grouped debits."""
+
+    def _clients(self, count):
+        subscriptions = self.env["depanssur.subscription"]
+        for index in range(count):
+            partner = self.env["res.partner"].create(
+                {
+                    "name": f"Client Prélevé {index}",
+                    "email": f"preleve{index}@example.fr",
+                    "street": f"{index + 1} rue de la République",
+                    "zip": "69001",
+                    "city": "Lyon",
+                }
+            )
+            subscriptions |= self._sepa_subscription(partner=partner)[0]
+        return subscriptions
+
+    def _step(self, day):
+        steps = self.env["depanssur.jobs"]._steps("daily", day)
+        return next(step for step in steps if step[0] == "sepa_collection")
+
+    def test_debit_step_in_batches_one_order_one_file(self):
+        subscriptions = self._clients(3)
+        self._invoice(subscriptions[0], "2026-03-01")
+        invoices = subscriptions.invoice_ids
+        self.assertEqual(len(invoices), 3)
+        day = date(2026, 3, 5)
+        Batch = self.env["depanssur.job.batch"]
+        with (
+            freeze_time("2026-03-05 06:00:00"),
+            patch("odoo.addons.depanssur.models.depanssur_jobs.COLLECT_BATCH_SIZE", 1),
+        ):
+            code, label, step = self._step(day)
+            trace = Batch._enqueue_step("daily", code, label, day, step)
+            jobs = trace.queue_job_ids
+            self.assertEqual((trace.record_count, trace.job_count, len(jobs)), (3, 3, 3))
+            self.assertEqual(set(jobs.mapped("channel")), {"root.depanssur.sepa"})
+            # the day's draft order exists before any batch runs: they all add to it
+            order = self.Order.search([("depanssur_collection", "=", True)])
+            self.assertEqual((len(order), order.state), (1, "draft"))
+            states = run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
+            self.assertEqual(list(states.values()), ["done"] * 3)
+            self.assertEqual(len(order.payment_line_ids), 3)
+            self.assertEqual(len(order.payment_ids), 3)
+            # payments in bulk: no chatter message on each
+            self.assertFalse(order.payment_ids.message_ids)
+            self.assertFalse(
+                self.env["ir.attachment"].search_count(
+                    [("res_model", "=", order._name), ("res_id", "=", order.id)]
+                ),
+                "no file before the last batch",
+            )
+            # a batch run again (a second node, a retry) adds nothing
+            Batch._job_run_batch(trace, subscriptions[0].mandate_id)
+            self.assertEqual(len(order.payment_line_ids), 3)
+            # every batch done: the coordinator enqueues the step's finish, once
+            Batch._enqueue_finish(trace, label, day, step)
+            Batch._enqueue_finish(trace, label, day, step)
+            self.assertEqual(trace.job_count, 4)
+            self.assertEqual(list(run_queued_jobs(self).values()), ["done"])
+            trace._sync_from_jobs()
+        self.assertEqual(trace.state, "done")
+        self.assertEqual(order.state, "generated")
+        root = self._pain(order)
+        self.assertEqual(len(root.findall(".//p:DrctDbtTxInf", namespaces=NS)), 3)
+        self.assertFalse(invoices.filtered("depanssur_debit_date"))
+        # the same journal item cannot enter an order twice
+        with (
+            self.assertRaises(UniqueViolation),
+            mute_logger("odoo.sql_db"),
+            self.cr.savepoint(),
+        ):
+            order.payment_line_ids[0].copy({"order_id": order.id})
+            self.env.flush_all()
+
+    def test_grouped_debit_returned_reopens_each_invoice(self):
+        first, mandate = self._sepa_subscription()
+        with freeze_time("2026-02-25"):
+            # the client's second home, insured too: one client, one mandate, two invoices
+            home = self.env["res.partner"].create(
+                {
+                    "parent_id": self.client.id,
+                    "type": "delivery",
+                    "name": "Maison de campagne",
+                    "street": "2 chemin des Vignes",
+                    "zip": "69400",
+                    "city": "Villefranche-sur-Saône",
+                }
+            )
+            second = self._subscribe(
+                partner=self.client, date_start="2026-03-01", risk_address_id=home.id
+            )
+            second.with_user(self.user_agent)._depanssur_set_payment_method("sepa", mandate)
+        self._invoice(first, "2026-03-01")
+        invoices = (first | second).invoice_ids
+        self.assertEqual(len(invoices), 2)
+        order = self._collect("2026-03-05")
+        self.assertEqual(len(order.payment_line_ids), 2)
+        self.assertEqual(len(order.payment_ids), 1, "one debit for the client's two invoices")
+        self._pain(order)
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        self.assertEqual(set(invoices.mapped("payment_state")) - {"in_payment", "paid"}, set())
+        returns = self._return(order, "AM04", "2026-03-08")
+        self.assertEqual(returns.invoice_id, invoices)
+        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        self.assertEqual(returns.dunning_case_id.invoice_id, invoices)
+        self.assertEqual(sorted(returns.mapped("amount")), sorted(invoices.mapped("amount_total")))
+        with self.assertRaises(UserError):
+            self._return(order, "AM04", "2026-03-08")
+        rates = self.env["depanssur.kpi"]._sepa_reject_rates(date(2026, 3, 1), date(2026, 3, 31))
+        self.assertEqual((rates["2026-03"]["presented"], rates["2026-03"]["rejected"]), (1, 1))
+        self.assertEqual(rates["2026-03"]["reasons"], {"AM04": 1})
+
+
+@tagged("post_install", "-at_install")
+class TestSepaLanguage(SepaCommon):
+    """The notes of a mandate and of a bank return are in the client's language when the system
+    writes them (the public signature page, an import of the bank's returns)."""
+
+    def test_mandate_and_return_notes_in_french(self):
+        activate_french(self.env)
+        self.client.lang = "fr_FR"
+        with freeze_time("2026-02-20"):
+            mandate = self.Mandate._depanssur_create_for(
+                self.client, IBAN, self.client.name, "esign", signed=False
+            )
+            subscription = self._subscribe(partner=self.client, date_start="2026-03-01")
+            subscription.with_user(self.user_agent)._depanssur_set_payment_method("sepa", mandate)
+            # signed on the public page: an anonymous visitor, an English website
+            public = self.env.ref("base.public_user")
+            mandate.with_user(public).with_context(lang="en_US")._depanssur_sign("198.51.100.7")
+        self.assertTrue(
+            mandate.message_ids.filtered(lambda m: "Mandat signé en ligne" in (m.body or ""))
+        )
+        self.assertTrue(
+            subscription.message_ids.filtered(lambda m: "signé : l'abonnement" in (m.body or ""))
+        )
+        invoice = self._invoice(subscription, "2026-03-01")
+        order = self._collect("2026-03-05")
+        with freeze_time("2026-03-05"):
+            order.generated2uploaded()
+        # the bank's return registered by the system (no person acting), from an English session
+        with freeze_time("2026-03-08"):
+            self.env["depanssur.sepa.return"].with_context(lang="en_US")._depanssur_register(
+                order.payment_ids, "AC04", date(2026, 3, 8)
+            )
+        bodies = invoice.message_ids.mapped("body")
+        self.assertTrue(
+            [b for b in bodies if "Prélèvement rejeté par la banque : AC04 Compte clôturé" in b],
+            bodies,
+        )
+        self.assertEqual(mandate.depanssur_unusable_reason, "AC04 Compte clôturé")
+        self.assertTrue(
+            mandate.message_ids.filtered(
+                lambda m: "rendu inutilisable par un rejet bancaire" in (m.body or "")
+            )
+        )
+        # an English client in the same run: English notes
+        other = self.env["res.partner"].create(
+            {
+                "name": "John Smith",
+                "email": "john@example.com",
+                "lang": "en_US",
+                "street": "5 place Bellecour",
+                "zip": "69002",
+                "city": "Lyon",
+            }
+        )
+        subscription, _mandate = self._sepa_subscription(partner=other)
+        invoice = self._invoice(subscription, "2026-04-01")
+        order = self._collect("2026-04-05")
+        with freeze_time("2026-04-05"):
+            order.generated2uploaded()
+        with freeze_time("2026-04-08"):
+            self.env["depanssur.sepa.return"].with_context(lang="fr_FR")._depanssur_register(
+                order.payment_ids, "AM04", date(2026, 4, 8)
+            )
+        self.assertTrue(
+            invoice.message_ids.filtered(
+                lambda m: "Direct debit returned by the bank: AM04 Insufficient funds" in m.body
+            )
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestSepaKpi(SepaCommon):
     def test_reject_rate_per_month_and_reason(self):
         subscription, _mandate = self._sepa_subscription()
@@ -596,6 +746,55 @@ class TestSepaSignup(SignupFormMixin, HttpCase, SepaCommon):
         # a double submit: the same subscription, no second mandate
         self._signup_confirm(summary)
         self.assertEqual(self.Mandate.search_count([("partner_id", "=", partner.id)]), 1)
+
+    def test_double_submit_by_anonymous_returns_the_subscription_untouched(self):
+        """The same sign-up posted again by an anonymous client, with another IBAN and holder:
+        the subscription it made is returned as it was (no mandate, no IBAN written onto it)."""
+        csrf, key = self._form()
+        response = self.url_open("/abonnement/recapitulatif", data=self._data(csrf, key))
+        response = self._signup_confirm(response)
+        self.assertEqual(response.status_code, 200)
+        subscription = self.env["depanssur.subscription"].search([("signup_key", "!=", False)])
+        subscription = subscription.filtered(
+            lambda s: s.partner_id.email == "elodie.garnier@example.fr"
+        )
+        self.assertEqual(len(subscription), 1)
+        mandate = subscription.mandate_id
+        before = (mandate, mandate.partner_bank_id.sanitized_acc_number, mandate.depanssur_holder)
+        mails = self.env["mail.mail"].search_count([])
+        # again, from a new anonymous session: the first sign-up's key replayed with another
+        # account and holder, as a hostile visitor would
+        self.url_open("/web/session/logout")
+        csrf, _new_key = self._form()
+        response = self.url_open(
+            "/abonnement/recapitulatif",
+            data=self._data(csrf, key, iban=OTHER_IBAN, iban_holder="Mallory Pirate"),
+        )
+        self.assertEqual(response.status_code, 200)
+        response = self._signup_confirm(response)
+        self.assertEqual(response.status_code, 200, "the same confirmation, never a 500")
+        self.env.invalidate_all()
+        self.assertEqual(subscription.mandate_id, before[0])
+        self.assertEqual(
+            (mandate.partner_bank_id.sanitized_acc_number, mandate.depanssur_holder), before[1:]
+        )
+        self.assertEqual(subscription.payment_method, "sepa")
+        self.assertEqual(
+            self.env["depanssur.subscription"].search_count(
+                [("signup_key", "=", subscription.signup_key)]
+            ),
+            1,
+        )
+        self.assertFalse(
+            self.env["res.partner.bank"].search_count([("acc_holder_name", "=", "Mallory Pirate")]),
+            "no mandate made for the second submit",
+        )
+        self.assertFalse(
+            self.env["res.partner.bank"].search_count(
+                [("sanitized_acc_number", "=", OTHER_IBAN.replace(" ", ""))]
+            )
+        )
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails, "no mandate emailed")
 
     def test_phone_sale_sends_the_mandate_for_signature(self):
         wizard = (
