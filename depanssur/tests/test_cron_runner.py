@@ -52,7 +52,7 @@ DAILY_STEPS = [
 ]
 WEEKLY_STEPS = ["kpi_snapshot", "detractors", "data_quality", "digest"]
 # the daily steps that stay one job each (see depanssur.jobs._steps)
-SINGLE_JOB_STEPS = ("sepa_collection", "credit_notes", "webhooks")
+SINGLE_JOB_STEPS = ("credit_notes", "webhooks")
 JOB_RUN_LOGGER = "odoo.addons.depanssur.models.depanssur_job_run"
 QUEUE_JOB_LOGGER = "odoo.addons.queue_job.controllers.main"
 
@@ -348,7 +348,7 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
                 with trap_jobs() as trap:
                     trace = Batch._enqueue_step("daily", code, label, DAY, function)
                 self.assertEqual(len(trap.enqueued_jobs), trace.job_count, code)
-                expected = "invoicing" if code == "invoicing" else "steps"
+                expected = {"invoicing": "invoicing", "sepa_collection": "sepa"}.get(code, "steps")
                 for job in trap.enqueued_jobs:
                     self.assertEqual(job.channel, f"root.depanssur.{expected}", code)
                     job.perform()
