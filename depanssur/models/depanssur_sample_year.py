@@ -315,11 +315,24 @@ class _Player:
         ):
             return
         hour = 8 + (script.index + claim.day.toordinal()) % 10
+        incident_date = max(day - timedelta(days=1), subscription.date_start)
+        category = self.categories[claim.category]
+        if claim.covered:
+            # a claim told to show a state of the workflow: in a category the client's plan
+            # covers that day, when there is one (else it is refused, as any other)
+            address = subscription._address_on(incident_date) or subscription.risk_address_id
+            for candidate in self.categories:
+                decision = subscription._coverage_decision(
+                    incident_date, candidate.code, address, claim.cost
+                )
+                if decision.status != "not_covered":
+                    category = candidate
+                    break
         dossier = env["depanssur.dossier"].create(
             {
                 "subscription_id": subscription.id,
-                "category_id": self.categories[claim.category].id,
-                "incident_date": max(day - timedelta(days=1), subscription.date_start),
+                "category_id": category.id,
+                "incident_date": incident_date,
                 "declaration_date": datetime.combine(day, day_time(hour, 15)),
                 "channel": claim.channel,
                 "estimated_cost": claim.cost,

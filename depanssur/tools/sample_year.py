@@ -117,6 +117,7 @@ class Claim:
     # "refused"
     nps: int | None  # the satisfaction answer, when the client answers
     channel: str
+    covered: bool = False  # told to show a state: declared in a category the plan covers
 
 
 @dataclasses.dataclass
@@ -343,6 +344,7 @@ def _cover_every_state(scripts, today, categories):
                 # a promoter and a detractor (who gets a commercial gesture)
                 nps={"closed": 9, "done": 3}.get(outcome),
                 channel="phone",
+                covered=True,
             )
         )
         script.claims.sort(key=lambda claim: claim.day)
