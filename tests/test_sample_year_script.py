@@ -1,6 +1,7 @@
 """The script of the sample year (depanssur/tools/sample_year.py): deterministic, within the
 period, and a book that has every story the demo needs."""
 
+import random
 from collections import Counter
 from datetime import date, timedelta
 
@@ -64,3 +65,20 @@ def test_a_small_book_still_has_a_claim_in_every_state():
         "refused",
         "cancelled",
     } <= outcomes
+
+
+def test_a_small_book_still_tells_every_story():
+    for seed in (7, 8, 2026):
+        _start, scripts = sample_year.build_scripts(seed, 30, 18, TODAY)
+        old = [s for s in scripts if s.signup_day <= TODAY - timedelta(days=150)]
+        assert any(s.payer == "late" and not s.termination_day for s in old), seed
+        assert any(s.payer == "bad" and not s.termination_day for s in old), seed
+        assert any(s.upgrade_day for s in scripts), seed
+        assert any(s.downgrade_day for s in scripts), seed
+        assert any(s.move_day for s in scripts), seed
+        assert any(s.termination_reason for s in scripts), seed
+    # a late payer's second invoice is always late; a bad payer stops after a few
+    script = next(s for s in scripts if s.payer == "late")
+    assert script.payment_delay(random.Random(1), 2) in sample_year.LATE_DAYS
+    script = next(s for s in scripts if s.payer == "bad")
+    assert script.payment_delay(random.Random(1), script.stop_paying_after + 1) is None

@@ -140,7 +140,10 @@ class _Player:
         self.start, self.scripts = sample_year.build_scripts(
             seed, clients, months, self.today, len(self.plans), len(self.categories)
         )
-        self.subscriptions = {}  # script index -> subscription
+        # script index -> subscription id: ids, not records, so that the environments of the
+        # days gone by (one per simulated day) are freed; Odoo looks through the live ones each
+        # time it makes an environment
+        self.subscriptions = {}
         self.invoice_counts = defaultdict(int)
         self.payments = defaultdict(list)  # day -> invoice ids to pay that day
         self.gestures = max(2, clients // 25)  # commercial gestures to detractors
@@ -175,10 +178,7 @@ class _Player:
             day += timedelta(days=1)
         self._schedule_payments(env)
         self._cancel_outgoing(mail_start, sms_start)
-        subscriptions = env["depanssur.subscription"]
-        for subscription in self.subscriptions.values():
-            subscriptions |= subscription
-        return subscriptions
+        return env["depanssur.subscription"].browse(list(self.subscriptions.values()))
 
     def _run_daily_job(self, env, day):
         """The daily job's steps for ``day``; each catches up what is due on or before its day
@@ -238,19 +238,21 @@ class _Player:
             values["express_start"] = True
             values["signup_key"] = f"sample-{self.seed}-{script.index}"
             values["ip"] = f"198.51.100.{script.index % 250 + 1}"
-            subscription = Signup._signup(values, "web_form")
             # the form was filled in the day before; the client confirms by email today
-            subscription.write({"date_start": day - timedelta(days=1)})
-            subscription.option_line_ids.write({"date_start": day - timedelta(days=1)})
-            Signup._signup_activate(subscription, proof="email")
-        self.subscriptions[script.index] = subscription
+            eve = fields.Date.to_string(day - timedelta(days=1))
+            subscription = Signup.with_context(date=eve)._signup(values, "web_form")
+            Signup._signup_activate(subscription.with_env(env), proof="email")
+        self.subscriptions[script.index] = subscription.id
 
-    def _running(self, script, states=("carence", "active")):
-        subscription = self.subscriptions.get(script.index)
+    def _subscription(self, env, script):
+        return env["depanssur.subscription"].browse(self.subscriptions.get(script.index))
+
+    def _running(self, env, script, states=("carence", "active")):
+        subscription = self._subscription(env, script)
         return subscription if subscription and subscription.state in states else None
 
     def _on_upgrade(self, env, day, script, _payload, step=1):
-        subscription = self._running(script)
+        subscription = self._running(env, script)
         if not subscription or subscription.pending_change_date:
             return
         plans = self.plans
@@ -267,7 +269,7 @@ class _Player:
         self._on_upgrade(env, day, script, payload, step=-1)
 
     def _on_move(self, env, day, script, _payload):
-        subscription = self._running(script, ("carence", "active", "suspended"))
+        subscription = self._running(env, script, ("carence", "active", "suspended"))
         if not subscription:
             return
         client = subscription.partner_id
@@ -287,7 +289,7 @@ class _Player:
         subscription.with_env(env)._request_address_change(home, request_date=day)
 
     def _on_termination(self, env, day, script, _payload):
-        subscription = self._running(script, ("carence", "active", "suspended"))
+        subscription = self._running(env, script, ("carence", "active", "suspended"))
         if not subscription or subscription.termination_date:
             return
         subscription = subscription.with_env(env)
@@ -305,7 +307,7 @@ class _Player:
                     self.issued_prorata -= 1
 
     def _on_claim(self, env, day, script, claim):
-        subscription = self.subscriptions.get(script.index)
+        subscription = self._subscription(env, script)
         if (
             not subscription
             or subscription.state in ("draft", "cancelled")
@@ -313,11 +315,24 @@ class _Player:
         ):
             return
         hour = 8 + (script.index + claim.day.toordinal()) % 10
+        incident_date = max(day - timedelta(days=1), subscription.date_start)
+        category = self.categories[claim.category]
+        if claim.covered:
+            # a claim told to show a state of the workflow: in a category the client's plan
+            # covers that day, when there is one (else it is refused, as any other)
+            address = subscription._address_on(incident_date) or subscription.risk_address_id
+            for candidate in self.categories:
+                decision = subscription._coverage_decision(
+                    incident_date, candidate.code, address, claim.cost
+                )
+                if decision.status != "not_covered":
+                    category = candidate
+                    break
         dossier = env["depanssur.dossier"].create(
             {
                 "subscription_id": subscription.id,
-                "category_id": self.categories[claim.category].id,
-                "incident_date": max(day - timedelta(days=1), subscription.date_start),
+                "category_id": category.id,
+                "incident_date": incident_date,
                 "declaration_date": datetime.combine(day, day_time(hour, 15)),
                 "channel": claim.channel,
                 "estimated_cost": claim.cost,
@@ -371,7 +386,7 @@ class _Player:
         if not invoices:
             return
         self.last_move_id = invoices[-1].id
-        scripts = {sub.id: self.scripts[index] for index, sub in self.subscriptions.items()}
+        scripts = {sub_id: self.scripts[index] for index, sub_id in self.subscriptions.items()}
         for invoice in invoices:
             script = scripts.get(invoice.depanssur_subscription_id.id)
             if not script:
@@ -384,7 +399,7 @@ class _Player:
 
     def _pay(self, env, day):
         """Register the payments received by ``day``, each on its own date, with the payment
-        wizard, as an accountant does."""
+        wizard, as an accountant does (one call per day; the payments reconciled in one plan)."""
         for pay_day in sorted(d for d in self.payments if d <= day):
             invoices = (
                 env["account.move"]
@@ -395,7 +410,9 @@ class _Player:
             )
             if invoices:
                 env["account.payment.register"].with_context(
-                    active_model="account.move", active_ids=invoices.ids
+                    active_model="account.move",
+                    active_ids=invoices.ids,
+                    depanssur_reconcile_in_batch=True,
                 ).create({"payment_date": pay_day})._create_payments()
 
     def _gesture(self, env, subscription):

@@ -154,7 +154,8 @@ class DepanssurSignup(models.AbstractModel):
         express_start = (
             bool(values.get("express_start")) if web or "express_start" in values else None
         )
-        today = fields.Date.context_today(self)
+        # the run's day, as everywhere in the product ("date" in the context, else the clock)
+        today = self.env["depanssur.subscription"]._today()
         try:
             date_start = (not web and fields.Date.to_date(values.get("date_start"))) or today
         except (ValueError, TypeError):

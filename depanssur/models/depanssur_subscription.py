@@ -766,11 +766,15 @@ class DepanssurSubscription(models.Model):
 
     def _prepare_invoice_vals(self, period_start, period_end, kind="period", line_vals=None):
         self.ensure_one()
+        invoice_date = period_start if kind == "period" else self._today()
         return {
             "move_type": "out_invoice",
             "partner_id": self.partner_invoice_id.id or self.partner_id.id,
             "company_id": self.company_id.id,
-            "invoice_date": period_start if kind == "period" else self._today(),
+            "invoice_date": invoice_date,
+            # due on receipt: the day it is issued (the run's day, as "today" everywhere else;
+            # Odoo would take the server's clock)
+            "invoice_date_due": max(invoice_date, self._today()),
             "invoice_origin": self.name,
             "depanssur_subscription_id": self.id,
             "depanssur_period_start": period_start,

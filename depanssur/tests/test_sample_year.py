@@ -54,11 +54,16 @@ class TestSampleYear(DepanssurSubscriptionCase):
         first = min(self.subscriptions.mapped("date_start"))
         kpis = Kpi._period_kpis(first, self.today)
         self.assertGreater(kpis["new_mrr"], 0)
-        self.assertGreater(kpis["terminated_voluntary"] + kpis["terminated_non_payment"], 0)
+        self.assertGreater(kpis["terminated_voluntary"], 0)
+        self.assertGreater(kpis["terminated_non_payment"], 0)
         self.assertIsNotNone(kpis["loss_ratio"])
         self.assertGreater(kpis["loss_ratio"], 0)
-        self.assertIsNotNone(kpis["nps"])
-        self.assertGreater(kpis["nps_count"], 0)
+        # the NPS over the book's answers: promoters and at least one detractor
+        answered = self.subscriptions.dossier_ids.filtered("nps_date")
+        self.assertGreaterEqual(kpis["nps_count"], len(answered))
+        self.assertGreater(kpis["promoters"], 0)
+        self.assertGreater(kpis["detractors"], 0)
+        self.assertTrue(-100 < kpis["nps"] < 100)
         self.assertIsNotNone(kpis["dso"])
         # the snapshots behind the dashboard are rebuilt, month by month
         snapshots = self.env["depanssur.kpi.snapshot"].search([("date", ">=", first)])
@@ -83,6 +88,38 @@ class TestSampleYear(DepanssurSubscriptionCase):
         self.assertTrue(all(m.name and m.name != "/" for m in self.invoices))
         self.assertLess(min(self.invoices.mapped("invoice_date")), self.today - timedelta(days=300))
 
+    def test_late_and_unpaid_invoices_and_the_dunning_ladder(self):
+        """Late payments, unpaid invoices and the whole ladder, played by the daily job's
+        dunning step on the simulated days (the due date is the day an invoice is issued)."""
+        self.assertTrue(all(m.invoice_date_due >= m.invoice_date for m in self.invoices))
+        self.assertLess(min(self.invoices.mapped("invoice_date_due")), self.today)
+
+        def paid_on(move):
+            return max(move.reconciled_payment_ids.mapped("date"))
+
+        paid = self.invoices.filtered(lambda m: m.payment_state in ("paid", "in_payment"))
+        on_time = paid.filtered(lambda m: paid_on(m) <= m.invoice_date_due)
+        late = paid.filtered(lambda m: paid_on(m) > m.invoice_date_due)
+        self.assertTrue(on_time)
+        self.assertTrue(late, "invoices paid after their due date")
+        # each payment on its own day, not all on the day of the generation
+        self.assertGreater(len(set(paid.reconciled_payment_ids.mapped("date"))), 10)
+        unpaid = self.invoices.filtered(
+            lambda m: m.payment_state == "not_paid" and m.invoice_date_due < self.today
+        )
+        self.assertTrue(unpaid, "invoices never paid")
+        cases = self.env["depanssur.dunning.case"].search(
+            [("subscription_id", "in", self.subscriptions.ids)]
+        )
+        self.assertTrue(cases.filtered(lambda c: c.close_reason == "paid"))
+        actions = set(cases.action_ids.level_id.mapped("action"))
+        self.assertLessEqual({"suspend", "terminate"}, actions, "the whole ladder")
+        self.assertGreaterEqual(len(cases.action_ids.level_id), 4)
+        self.assertTrue(self.subscriptions.suspension_ids)
+        reasons = set(self.subscriptions.mapped("termination_reason"))
+        self.assertIn("non_payment", reasons)
+        self.assertTrue(reasons - {"non_payment", False}, "voluntary terminations")
+
     def test_claim_files_and_credit_notes(self):
         dossiers = self.subscriptions.dossier_ids
         states = set(dossiers.mapped("state"))
@@ -99,7 +136,8 @@ class TestSampleYear(DepanssurSubscriptionCase):
         notes = self.env["depanssur.credit.note"].search(
             [("subscription_id", "in", self.subscriptions.ids)]
         )
-        self.assertTrue(notes)
+        self.assertTrue(notes.filtered(lambda n: n.state in ("issued", "refunded")))
+        self.assertTrue(notes.filtered(lambda n: n.reason == "commercial_gesture"))
 
     def test_second_run_adds_nothing(self):
         counts = (
@@ -141,6 +179,7 @@ class TestRpcSampleYearGuards(RpcGuardsCase):
     def test_rpc_refused_to_non_administrators(self):
         set_demo(self.env, True)
         count = self.env["depanssur.subscription"].search_count([])
+        jobs = self.env["queue.job"].search_count([])
         hostile = dict(HOSTILE_CONTEXT, uid=1, su=True, allowed_company_ids=[self.company.id])
         for user in (self.user_manager, self.user_accounting, self.user_agent, self.user_portal):
             self.assertRefused(self.rpc(user, SAMPLE, "action_generate", context=hostile))
@@ -152,5 +191,29 @@ class TestRpcSampleYearGuards(RpcGuardsCase):
                     "werkzeug.exceptions.NotFound",
                 ),
             )
+        self.assertEqual(self.env["depanssur.subscription"].search_count([]), count)
+        self.assertEqual(self.env["queue.job"].search_count([]), jobs, "no job queued")
+        self.assertFalse(self.env["ir.config_parameter"].sudo().get_param("depanssur.sample_year"))
+
+    def test_rpc_administrator_enqueues_the_generation(self):
+        """The Settings button as an administrator: answered at once, the generation queued
+        as a job on the Depanssur channel (run later by queue_job's runner)."""
+        set_demo(self.env, True)
+        admin = self.env.ref("base.user_admin")
+        key = self.env["res.users.apikeys"].with_user(admin).sudo()._generate(None, "test", None)
+        self.keys = dict(self.keys)
+        self.keys[admin.id] = key
+        Job = self.env["queue.job"]
+        before = Job.search([]).ids
+        count = self.env["depanssur.subscription"].search_count([])
+        answer = self.assertDone(self.rpc(admin, SAMPLE, "action_generate", context={}))
+        self.assertEqual(answer["tag"], "display_notification")
+        job = Job.search([("id", "not in", before)])
+        self.assertEqual(len(job), 1)
+        self.assertEqual(
+            (job.model_name, job.method_name, job.channel, job.state, job.user_id),
+            (SAMPLE, "_generate", "root.depanssur", "pending", admin),
+        )
+        # nothing is generated by the button itself
         self.assertEqual(self.env["depanssur.subscription"].search_count([]), count)
         self.assertFalse(self.env["ir.config_parameter"].sudo().get_param("depanssur.sample_year"))

@@ -5,7 +5,7 @@ the same model method."""
 import html
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from unittest.mock import patch
 
 from odoo import fields
@@ -723,3 +723,31 @@ class TestSaleWizardSignup(DepanssurSubscriptionCase):
         withdrawal = self.client.depanssur_consent_ids.filtered(lambda c: c.state == "withdrawn")
         self.assertEqual((withdrawal.source, withdrawal.user_id), ("phone", self.user_agent))
         self.assertFalse(subscription.activity_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestSignupDay(DepanssurSubscriptionCase):
+    """A sign-up's "today" is the run's day (``date`` in the context), as for every other
+    method of the product, not the server's clock."""
+
+    def test_signup_takes_the_day_of_the_context(self):
+        Signup = self.env["depanssur.signup"].with_user(self.user_agent)
+        values = {
+            "plan_id": str(self.plan_essentiel.id),
+            "last_name": "Haddad",
+            "street": "3 rue Royale",
+            "zip": "69001",
+            "city": "Lyon",
+            "terms_accepted": True,
+        }
+        day = date(2025, 3, 10)
+        self.assertNotEqual(day, fields.Date.context_today(Signup))
+        Signup = Signup.with_context(date=fields.Date.to_string(day))
+        waiting = Signup._signup(dict(values, express_start=False), "phone")
+        self.assertEqual(waiting.date_start, day + timedelta(days=15))
+        at_once = Signup._signup(dict(values, last_name="Morel", express_start=True), "phone")
+        self.assertEqual(at_once.date_start, day)
+        # the web form starts on the run's day (at the express request) or after the 14 days
+        for express, start in ((True, day), (False, day + timedelta(days=15))):
+            clean, _errors = Signup._signup_check(dict(values, express_start=express), "web_form")
+            self.assertEqual(clean["date_start"], start)

@@ -117,6 +117,7 @@ class Claim:
     # "refused"
     nps: int | None  # the satisfaction answer, when the client answers
     channel: str
+    covered: bool = False  # told to show a state: declared in a category the plan covers
 
 
 @dataclasses.dataclass
@@ -148,7 +149,8 @@ class ClientScript:
         """Days between an invoice's due date and its payment; ``None``: never paid."""
         if self.payer == "bad" and invoice_number > self.stop_paying_after:
             return None
-        if self.payer == "late" and rng.random() < 0.45:
+        # a late payer's second invoice is always late: each book has late payments
+        if self.payer == "late" and (invoice_number == 2 or rng.random() < 0.45):
             return rng.choice(LATE_DAYS)
         return 0
 
@@ -251,8 +253,63 @@ def build_scripts(seed, clients, months, today, plans=3, categories=5):
                 setattr(script, attr, None)
         script.claims = _claims(rng, signup_day, end, today, categories)
         scripts.append(script)
+    _cover_every_story(scripts, today, plans)
     _cover_every_state(scripts, today, categories)
     return start, scripts
+
+
+def _cover_every_story(scripts, today, plans):
+    """Make sure a small book (a test's) still tells every story: a late payer, a client who
+    stops paying (the whole dunning ladder: reminders, suspension, termination for
+    non-payment), an upgrade, a downgrade, a move and a voluntary termination. Taken from the
+    clients in the book for five months or more, the most recent first (the longest-standing
+    good payers tell the claim files, see ``_cover_every_state``)."""
+    old_enough = today - timedelta(days=150)
+    candidates = sorted(
+        (s for s in scripts if s.signup_day <= old_enough and not s.termination_day),
+        key=lambda s: (s.signup_day, s.index),
+        reverse=True,
+    )
+    settled = [s for s in candidates if s.payer == "good"]
+    if not settled:
+        return
+
+    def take(condition=lambda s: True):
+        for script in settled:
+            if condition(script):
+                settled.remove(script)
+                return script
+        return None
+
+    if not any(s.payer == "late" for s in candidates) and (script := take()):
+        script.payer = "late"
+    if not any(s.payer == "bad" for s in candidates) and (script := take()):
+        script.payer, script.stop_paying_after = "bad", 2
+
+    def monthly(script):
+        return script.billing_period == "monthly" and not (
+            script.upgrade_day or script.downgrade_day
+        )
+
+    if (
+        not any(s.upgrade_day for s in scripts)
+        and plans > 1
+        and (script := take(lambda s: monthly(s) and s.plan < plans - 1))
+    ):
+        script.upgrade_day = script.signup_day + timedelta(days=60)
+    if (
+        not any(s.downgrade_day for s in scripts)
+        and plans > 1
+        and (script := take(lambda s: monthly(s) and s.plan > 0))
+    ):
+        script.downgrade_day = script.signup_day + timedelta(days=75)
+    if not any(s.move_day for s in scripts) and (script := take()):
+        script.move_day = script.signup_day + timedelta(days=90)
+    voluntary = [s for s in scripts if s.termination_reason]
+    if not voluntary and (script := take()):
+        script.termination_day = today - timedelta(days=20)
+        script.termination_reason = "client_request"
+        script.claims = [claim for claim in script.claims if claim.day < script.termination_day]
 
 
 # a recent claim file in each state of the workflow, whatever the size of the book
@@ -284,8 +341,10 @@ def _cover_every_state(scripts, today, categories):
                 category=script.index % categories,
                 cost=180.0,
                 outcome=outcome,
-                nps=9 if outcome == "closed" else None,
+                # a promoter and a detractor (who gets a commercial gesture)
+                nps={"closed": 9, "done": 3}.get(outcome),
                 channel="phone",
+                covered=True,
             )
         )
         script.claims.sort(key=lambda claim: claim.day)

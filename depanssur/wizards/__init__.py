@@ -1,4 +1,5 @@
 from . import (
+    account_payment_register,
     depanssur_address_change_wizard,
     depanssur_dossier_decision_wizard,
     depanssur_sale_wizard,
