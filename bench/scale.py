@@ -131,6 +131,7 @@ class Node:
                     "--limit-time-real=1800 --limit-time-cpu=1800 --http-interface=127.0.0.1 "
                     f"--http-port={self.port} --gevent-port={self.port + 1} "
                     "--log-level=warn --log-handler=odoo.addons.queue_job.jobrunner:INFO "
+                    "--log-handler=odoo.addons.rpc.controllers.xmlrpc:ERROR "
                     '--addons-path="$(odoo_addons_path)" --db_host="$PGHOST_LOCAL" '
                     '--db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" '
                     '--data-dir="$ODOO_DATA_DIR"',
