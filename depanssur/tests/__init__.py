@@ -10,6 +10,7 @@ from . import (
     test_dunning,
     test_hardening,
     test_job_queue,
+    test_job_run_end,
     test_jobs,
     test_journey,
     test_kpi,
