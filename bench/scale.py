@@ -309,6 +309,12 @@ def webhooks_through_the_runner(copy, count, nodes=()):
             "AND nps_date IS NOT NULL"
         )
         answered = env.cr.fetchone()[0]
+        env.cr.execute(
+            "SELECT webhook_id, error FROM depanssur_webhook_event "
+            "WHERE webhook_id LIKE 'msg_q_%%' AND state = 'failed' LIMIT 5"
+        )
+        for webhook_id, error in env.cr.fetchall():
+            out(f"  failed event {webhook_id}: {(error or '').strip()[:300]}")
     return seconds, states, answered
 
 
