@@ -48,6 +48,7 @@ def odoo_config(db):
             f"--db_port={os.environ.get('DEPANSSUR_PGPORT', '55432')}",
             "--db_user=odoo",
             f"--data-dir={ROOT / '.odoo-data'}",
+            "--http-interface=127.0.0.1",
             "--log-level=warn",
         ]
     )

@@ -44,54 +44,159 @@ BATCH = 200
 
 
 def copy_database(db, copy):
-    shell(f'psql_local -c "DROP DATABASE IF EXISTS \\"{copy}\\""')
-    shell(f'psql_local -c "CREATE DATABASE \\"{copy}\\" TEMPLATE \\"{db}\\""')
+    """``copy`` as a fresh copy of ``db`` and its filestore (scripts/lib.sh ``db_copy``)."""
+    drop_database(copy)
+    shell(f"db_copy {db} {copy}")
 
 
 def drop_database(db):
-    shell(f'psql_local -c "DROP DATABASE IF EXISTS \\"{db}\\" WITH (FORCE)"')
+    shell(f'psql_local -c "DROP DATABASE IF EXISTS \\"{db}\\" WITH (FORCE)" && db_drop {db}')
 
 
-def serve(db, job_workers):
-    env = dict(
-        os.environ, ODOO_QUEUE_JOB_CHANNELS=f"root:{job_workers}", ODOO_QUEUE_JOB_PORT=str(PORT)
-    )
-    server = subprocess.Popen(
-        [
-            "bash",
-            "-c",
-            f"source {ROOT}/scripts/lib.sh && odoo_cmd -d {db} --db-filter=^{db}$ "
-            "--load=base,web,queue_job --workers=2 --max-cron-threads=1 "
-            "--limit-time-real=600 --limit-time-cpu=600 --http-interface=127.0.0.1 "
-            f"--http-port={PORT} --gevent-port={PORT + 1} --log-level=warn",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{PORT}/web/health", timeout=30).ok:
-                return server
-        except requests.RequestException:
-            time.sleep(1)
-    stop(server)
-    raise RuntimeError("the served Odoo did not start")
+def quiet_crons(db):
+    """On a benchmark copy: the daily and weekly runs start only when the benchmark triggers
+    them (not at the server's start), and the mail and SMS queues stay in the database (no SMTP
+    server or SMS provider here; the checks read the queued messages)."""
+    with environment(db, commit=True) as env:
+        later = datetime.now() + timedelta(days=30)
+        for xmlid in ("depanssur.ir_cron_depanssur_daily", "depanssur.ir_cron_depanssur_weekly"):
+            env.ref(xmlid).nextcall = later
+        for xmlid in ("mail.ir_cron_mail_scheduler_action", "sms.ir_cron_sms_scheduler_action"):
+            cron = env.ref(xmlid, raise_if_not_found=False)
+            if cron:
+                cron.active = False
+    import odoo.sql_db
+
+    odoo.sql_db.close_db(db)
 
 
-def stop(server):
-    os.killpg(server.pid, signal.SIGTERM)
+def _proc_stat(pid):
+    """(session id, user+system CPU seconds, peak RSS MB) of ``pid``, or None once it is gone."""
     try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/status") as status:
+            hwm = next((line for line in status if line.startswith("VmHWM:")), "VmHWM: 0 kB")
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[3]), (int(fields[11]) + int(fields[12])) / ticks, int(hwm.split()[1]) / 1024
 
 
-def wait_until(db, query, timeout):
-    """Poll ``query`` (one boolean) on ``db`` until true; the seconds it took."""
+def machine_busy_seconds():
+    """CPU seconds the whole machine spent busy since boot (every process, every helper)."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Node:
+    """One served Odoo (prefork workers, one cron worker, queue_job's runner) on ``port``.
+
+    ``runner_port``: where its job runner sends the jobs (``ODOO_QUEUE_JOB_PORT``; the node
+    itself by default, a load balancer in front of several nodes otherwise). ``sample()``
+    records the CPU time and peak RSS (VmHWM) of every process of the node, and which worker
+    pids are its own (queue_job stores the ``worker_pid`` that ran each job).
+    """
+
+    def __init__(self, db, port, job_workers, runner_port=None, name=None):
+        self.db = db
+        self.port = port
+        self.name = name or f"node:{port}"
+        self.job_workers = job_workers
+        self.runner_port = runner_port or port
+        self.log = Path(f"/tmp/{db}_{port}.log")
+        self.server = None
+        self.cpu = {}
+        self.rss = {}
+
+    def start(self):
+        env = dict(
+            os.environ,
+            ODOO_QUEUE_JOB_CHANNELS=f"root:{self.job_workers}",
+            ODOO_QUEUE_JOB_HOST="127.0.0.1",
+            ODOO_QUEUE_JOB_PORT=str(self.runner_port),
+        )
+        # HTTP workers: the channel's capacity (each job holds a worker) plus one
+        workers = self.job_workers + 1
+        with open(self.log, "w") as log:
+            self.server = subprocess.Popen(
+                [
+                    "bash",
+                    "-c",
+                    f"source {ROOT}/scripts/lib.sh && exec $PYTHON $(odoo_launcher) "
+                    f"-d {self.db} --db-filter=^{self.db}$ "
+                    f"--load=base,web,queue_job --workers={workers} --max-cron-threads=1 "
+                    "--limit-time-real=1800 --limit-time-cpu=1800 --http-interface=127.0.0.1 "
+                    f"--http-port={self.port} --gevent-port={self.port + 1} "
+                    "--log-level=warn --log-handler=odoo.addons.queue_job.jobrunner:INFO "
+                    "--log-handler=odoo.addons.rpc.controllers.xmlrpc:ERROR "
+                    '--addons-path="$(odoo_addons_path)" --db_host="$PGHOST_LOCAL" '
+                    '--db_port="$PGPORT_LOCAL" --db_user="$PG_SUPERUSER" '
+                    '--data-dir="$ODOO_DATA_DIR"',
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/web/health", timeout=30).ok:
+                    self.sample()
+                    return self
+            except requests.RequestException:
+                time.sleep(1)
+        self.stop()
+        raise RuntimeError(f"the served Odoo {self.name} did not start (see {self.log})")
+
+    def stop(self):
+        if not self.server:
+            return
+        self.sample()
+        os.killpg(self.server.pid, signal.SIGTERM)
+        try:
+            self.server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait(timeout=10)
+        self.server = None
+
+    def sample(self):
+        if not self.server:
+            return
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            stat = _proc_stat(int(entry))
+            if stat and stat[0] == self.server.pid:
+                self.cpu[int(entry)] = stat[1]
+                self.rss[int(entry)] = max(self.rss.get(int(entry), 0), stat[2])
+
+    def reset(self):
+        """Start counting CPU from now (keeps the pids seen)."""
+        self.sample()
+        self.cpu_base = dict(self.cpu)
+
+    def cpu_seconds(self):
+        base = getattr(self, "cpu_base", {})
+        return sum(value - base.get(pid, 0) for pid, value in self.cpu.items())
+
+    def peak_rss_mb(self):
+        return max(self.rss.values(), default=0)
+
+
+def uptime():
+    """The load averages (1, 5, 15 min) of the machine, as ``uptime`` prints them."""
+    with open("/proc/loadavg") as loadavg:
+        return "load average " + ", ".join(loadavg.read().split()[:3])
+
+
+def wait_until(db, query, timeout, nodes=()):
+    """Poll ``query`` (one boolean) on ``db`` until true, sampling the ``nodes``' processes;
+    the seconds it took."""
     import odoo.sql_db
 
     start = time.perf_counter()
@@ -99,16 +204,20 @@ def wait_until(db, query, timeout):
         while time.perf_counter() - start < timeout:
             cr.execute(query)
             if cr.fetchone()[0]:
+                for node in nodes:
+                    node.sample()
                 return time.perf_counter() - start
             cr.rollback()
+            for node in nodes:
+                node.sample()
             time.sleep(0.5)
     raise TimeoutError(f"not done after {timeout} s: {query}")
 
 
 DAILY_DONE = """
-SELECT count(*) FILTER (WHERE state IN ('done', 'failed')) = %(steps)s
+SELECT count(DISTINCT step) FILTER (WHERE state IN ('done', 'failed')) = %(steps)s
        AND count(*) FILTER (WHERE state NOT IN ('done', 'failed')) = 0
-  FROM depanssur_job_run WHERE job = 'daily'
+  FROM depanssur_job_run WHERE job = 'daily' AND id > %(after)s
 """
 EVENTS_DONE = """
 SELECT NOT EXISTS (SELECT 1 FROM depanssur_webhook_event WHERE state = 'received')
@@ -116,26 +225,48 @@ SELECT NOT EXISTS (SELECT 1 FROM depanssur_webhook_event WHERE state = 'received
 """
 
 
-def daily_through_the_runner(copy, steps):
-    with environment(copy, commit=True) as env:
+def last_trace_id(db):
+    with environment(db) as env:
+        env.cr.execute("SELECT coalesce(max(id), 0) FROM depanssur_job_run")
+        return env.cr.fetchone()[0]
+
+
+def trigger_daily(db):
+    with environment(db, commit=True) as env:
         env.ref("depanssur.ir_cron_depanssur_daily")._trigger()
-    seconds = wait_until(copy, DAILY_DONE % {"steps": steps}, timeout=3600)
+
+
+def daily_through_the_runner(copy, steps, nodes, trigger=trigger_daily):
+    """Trigger the daily run and wait until each of its ``steps`` is traced done or failed;
+    returns (seconds, traces, invoices, distinct (subscription, period) of those invoices)."""
+    after = last_trace_id(copy)
+    for node in nodes:
+        node.reset()
+    trigger(copy)
+    seconds = wait_until(copy, DAILY_DONE % {"steps": steps, "after": after}, 7200, nodes)
     with environment(copy) as env:
         env.cr.execute(
-            "SELECT step, state, record_count, job_count FROM depanssur_job_run "
-            "WHERE job = 'daily' ORDER BY id"
+            "SELECT step, state, record_count, job_count, duration FROM depanssur_job_run "
+            "WHERE job = 'daily' AND id > %s ORDER BY id",
+            (after,),
         )
         traces = env.cr.fetchall()
         env.cr.execute(
             "SELECT count(*), count(DISTINCT (depanssur_subscription_id, depanssur_period_start))"
             " FROM account_move WHERE depanssur_invoice_kind = 'period' AND create_date >= "
-            "(SELECT min(started_at) FROM depanssur_job_run)"
+            "(SELECT min(started_at) FROM depanssur_job_run WHERE id > %s)",
+            (after,),
         )
         invoices, distinct = env.cr.fetchone()
     return seconds, traces, invoices, distinct
 
 
-def webhooks_through_the_runner(copy, count):
+def print_traces(traces):
+    for step, state, records, jobs, duration in traces:
+        out(f"    {step:<18} {state:<7} {records:>7} records {jobs:>4} jobs {duration:8.1f} s")
+
+
+def webhooks_through_the_runner(copy, count, nodes=()):
     with environment(copy, commit=True) as env:
         Event = env["depanssur.webhook.event"]
         env.cr.execute("SELECT name FROM depanssur_subscription WHERE state = 'active' LIMIT 200")
@@ -166,7 +297,7 @@ def webhooks_through_the_runner(copy, count):
                 },
             )
         env.ref("depanssur.ir_cron_depanssur_webhook_process")._trigger()
-    seconds = wait_until(copy, EVENTS_DONE, timeout=3600)
+    seconds = wait_until(copy, EVENTS_DONE, 3600, nodes)
     with environment(copy) as env:
         env.cr.execute(
             "SELECT state, count(*) FROM depanssur_webhook_event "
@@ -178,37 +309,56 @@ def webhooks_through_the_runner(copy, count):
             "AND nps_date IS NOT NULL"
         )
         answered = env.cr.fetchone()[0]
+        env.cr.execute(
+            "SELECT webhook_id, error FROM depanssur_webhook_event "
+            "WHERE webhook_id LIKE 'msg_q_%%' AND state = 'failed' LIMIT 5"
+        )
+        for webhook_id, error in env.cr.fetchall():
+            out(f"  failed event {webhook_id}: {(error or '').strip()[:300]}")
     return seconds, states, answered
 
 
 def runner_measurements(args):
     with environment(args.db) as env:
         steps = len(env["depanssur.jobs"]._steps("daily", datetime.now().date()))
+        env.cr.execute("SELECT count(*) FROM depanssur_subscription")
+        book = env.cr.fetchone()[0]
     import odoo.sql_db
 
     odoo.sql_db.close_db(args.db)
     results = {}
     for workers in args.workers:
-        copy = f"{args.db}_q{workers}"
+        copy = f"{args.prefix}_q{workers}"
         copy_database(args.db, copy)
-        server = serve(copy, workers)
+        quiet_crons(copy)
+        node = Node(copy, PORT, workers).start()
         try:
-            daily = daily_through_the_runner(copy, steps)
-            webhook = webhooks_through_the_runner(copy, args.events)
+            out(f"{workers} job worker(s), {book} subscriptions; before: {uptime()}")
+            busy = machine_busy_seconds()
+            daily = daily_through_the_runner(copy, steps, [node])
+            busy = machine_busy_seconds() - busy
+            cpu, rss = node.cpu_seconds(), node.peak_rss_mb()
+            out(f"  after the daily run: {uptime()}")
+            webhook = webhooks_through_the_runner(copy, args.events, [node])
         finally:
-            stop(server)
+            node.stop()
             odoo.sql_db.close_db(copy)
-            drop_database(copy)
+            if not args.keep:
+                drop_database(copy)
         results[workers] = (daily, webhook)
         seconds, traces, invoices, distinct = daily
-        out(f"{workers} job worker(s): daily run {seconds:.1f} s, {invoices} invoices")
-        for step, state, records, jobs in traces:
-            out(f"    {step:<18} {state:<7} {records:>7} records {jobs:>4} jobs")
+        out(
+            f"  daily run {seconds:.1f} s wall, {invoices} invoices; Odoo's processes "
+            f"{cpu:.0f} CPU s, the whole machine {busy:.0f} busy CPU s of "
+            f"{2 * seconds:.0f} (2 cores); peak RSS of the largest Odoo process {rss:.0f} MB; "
+            f"{seconds / book * 100_000:.1f} s per 100k subscriptions"
+        )
+        print_traces(traces)
         out(f"  each subscription invoiced once per period: {invoices == distinct}")
         w_seconds, states, answered = webhook
         events = sum(states.values())
         out(
-            f"  webhooks: {events} events in {w_seconds:.1f} s = {events / w_seconds:,.0f}/s; "
+            f"  webhooks: {events} events in {w_seconds:.1f} s = {events / w_seconds:,.1f}/s; "
             f"states {states}; {answered}/{args.events // 2} claim files with their NPS answer "
             "(per-file ordering)"
         )
@@ -306,6 +456,8 @@ def main():
     parser.add_argument("--events", type=int, default=400)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--prefix", default="h_bench", help="name prefix of the database copies")
+    parser.add_argument("--keep", action="store_true", help="keep the copies (to inspect them)")
     parser.add_argument("--skip-runner", action="store_true", help="only the invoicing ratio")
     parser.add_argument("--skip-invoicing", action="store_true", help="only the runners")
     args = parser.parse_args()

@@ -74,10 +74,15 @@ class DepanssurJobBatch(models.AbstractModel):
             if trace.state == "running":
                 self._wake_run(job, at=fields.Datetime.now() + WATCHDOG)
                 return traces, False
-        # the run is complete: no watchdog or job wake-up left to start another one
+        # the run is complete: no watchdog or job wake-up left to start another one. The cron
+        # runner has already deleted the due triggers in its own transaction (``ir.cron.
+        # _clear_schedule``, committed when this call returns): those rows stay locked until
+        # then, so waiting for them here would wait forever (two connections of one worker, a
+        # deadlock PostgreSQL cannot see). Only the rows nobody holds are deleted here.
         cron = self.env.ref(RUN_CRONS[job], raise_if_not_found=False)
         if cron:
-            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]).unlink()
+            triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)])
+            triggers.try_lock_for_update().unlink()
         return traces, True
 
     @api.model

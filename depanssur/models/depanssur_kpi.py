@@ -122,13 +122,14 @@ class DepanssurKpi(models.AbstractModel):
         """(opening total, closing total, running counts, {sub: (opening, closing)} of the
         subscriptions whose MRR changed between ``before`` and ``after``).
 
-        The totals and counts come from two aggregates; the per-subscription MRR is only
+        The opening total and count come from one aggregate; the per-subscription MRR is only
         computed for the subscriptions that have a date in between (start, termination, plan
-        period, option): the others count the same at both dates.
+        period, option): the others count the same at both dates (same running state, same
+        plan and options, same prices), so the closing total and count are the opening ones
+        plus what those candidates change — one scan of the book instead of two.
         """
         self._analytic_queries()
         opening, count_before = self._fetch_mrr_total(before, company)
-        closing, count_after = self._fetch_mrr_total(after, company)
         self.env.cr.execute(
             f"""
             WITH cand AS (
@@ -147,15 +148,19 @@ class DepanssurKpi(models.AbstractModel):
             ),
             o AS ({CANDIDATE_MRR_SQL.replace("%(day)s", "%(before)s")}),
             c AS ({CANDIDATE_MRR_SQL.replace("%(day)s", "%(after)s")})
-            SELECT COALESCE(o.id, c.id), COALESCE(o.amount, 0), COALESCE(c.amount, 0)
+            SELECT COALESCE(o.id, c.id), o.id IS NOT NULL, c.id IS NOT NULL,
+                   COALESCE(o.amount, 0), COALESCE(c.amount, 0)
               FROM o FULL JOIN c ON o.id = c.id
-             WHERE COALESCE(o.amount, 0) != COALESCE(c.amount, 0)
             """,
             {"before": before, "after": after, "company": company.id},
         )
-        changes = {
-            row[0]: (Decimal(str(row[1])), Decimal(str(row[2]))) for row in self.env.cr.fetchall()
-        }
+        closing, count_after, changes = opening, count_before, {}
+        for sub_id, ran_before, runs_after, amount_before, amount_after in self.env.cr.fetchall():
+            count_after += int(runs_after) - int(ran_before)
+            if amount_before != amount_after:
+                values = (Decimal(str(amount_before)), Decimal(str(amount_after)))
+                changes[sub_id] = values
+                closing += values[1] - values[0]
         return opening, closing, count_before, count_after, changes
 
     def _analytic_queries(self):

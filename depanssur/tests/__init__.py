@@ -11,6 +11,7 @@ from . import (
     test_hardening,
     test_job_concurrency,
     test_job_queue,
+    test_job_run_end,
     test_jobs,
     test_journey,
     test_kpi,
