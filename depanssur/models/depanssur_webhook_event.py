@@ -187,6 +187,12 @@ class DepanssurWebhookEvent(models.Model):
         number of events. A file whose job is still waiting gets no second job (identity key):
         that job takes the new events too, as it selects them when it runs."""
         now = now or fields.Datetime.now()
+        # the claim files created by the jobs are numbered in the year's range of their
+        # sequence: made here, once, before the jobs fan out (two jobs making it at once would
+        # collide on its unique constraint and fail their events)
+        self.env["ir.sequence"].sudo().search(
+            [("code", "=", "depanssur.dossier")]
+        )._get_current_sequence(sequence_date=fields.Date.context_today(self, now))
         self.flush_model()
         self.env.cr.execute(
             SQL(

@@ -629,8 +629,15 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
                 for index in range(3)
             ]
         )
+        sequence = self.env.ref("depanssur.seq_depanssur_dossier")
+        sequence.date_range_ids.filtered(lambda r: r.date_from.year == 2026).unlink()
         self._trigger(self.webhook_cron, date(2026, 1, 5))
         self.assertEqual(set(events.mapped("state")), {"received"}, "fanned out as jobs")
+        self.assertEqual(
+            sequence.date_range_ids.filtered(lambda r: r.date_from.year == 2026).date_to,
+            date(2026, 12, 31),
+            "the claim files' range of the year made once by the coordinator, not by racing jobs",
+        )
         jobs = self.env["queue.job"].search([("method_name", "=", "_job_process_file")])
         self.assertEqual(len(jobs), 1, "one job for the subscription's events")
         self.assertEqual(jobs.channel, "root.depanssur.webhook")
