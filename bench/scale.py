@@ -225,6 +225,16 @@ SELECT NOT EXISTS (SELECT 1 FROM depanssur_webhook_event WHERE state = 'received
 """
 
 
+def daily_traces(env, after):
+    """The daily run's step traces written after trace id ``after``."""
+    env.cr.execute(
+        "SELECT step, state, record_count, job_count, duration FROM depanssur_job_run "
+        "WHERE job = 'daily' AND id > %s ORDER BY id",
+        (after,),
+    )
+    return env.cr.fetchall()
+
+
 def last_trace_id(db):
     with environment(db) as env:
         env.cr.execute("SELECT coalesce(max(id), 0) FROM depanssur_job_run")
@@ -245,12 +255,7 @@ def daily_through_the_runner(copy, steps, nodes, trigger=trigger_daily):
     trigger(copy)
     seconds = wait_until(copy, DAILY_DONE % {"steps": steps, "after": after}, 7200, nodes)
     with environment(copy) as env:
-        env.cr.execute(
-            "SELECT step, state, record_count, job_count, duration FROM depanssur_job_run "
-            "WHERE job = 'daily' AND id > %s ORDER BY id",
-            (after,),
-        )
-        traces = env.cr.fetchall()
+        traces = daily_traces(env, after)
         env.cr.execute(
             "SELECT count(*), count(DISTINCT (depanssur_subscription_id, depanssur_period_start))"
             " FROM account_move WHERE depanssur_invoice_kind = 'period' AND create_date >= "

@@ -36,6 +36,7 @@ from scale import (
     DAILY_DONE,
     Node,
     copy_database,
+    daily_traces,
     drop_database,
     last_trace_id,
     machine_busy_seconds,
@@ -339,12 +340,7 @@ def run_once(copy, steps, nodes, due, carence, first):
     busy = machine_busy_seconds() - busy
     time.sleep(5)  # nothing may start again once the run is complete
     with environment(copy) as env:
-        env.cr.execute(
-            "SELECT step, state, record_count, job_count, duration FROM depanssur_job_run "
-            "WHERE job = 'daily' AND id > %s ORDER BY id",
-            (after,),
-        )
-        traces = env.cr.fetchall()
+        traces = daily_traces(env, after)
     cpu = " + ".join(f"{node.cpu_seconds():.0f}" for node in nodes)
     out(
         f"  {seconds:.1f} s wall ({uptime()}); Odoo's CPU per node {cpu} s, the whole machine "
