@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 
 from ..tools import sample_year
+from ..wizards.account_payment_register import reconcile_in_batch
 from .depanssur_abstract_notify import MUTED, notifications
 
 _logger = logging.getLogger(__name__)
@@ -409,11 +410,10 @@ class _Player:
                 )
             )
             if invoices:
-                env["account.payment.register"].with_context(
-                    active_model="account.move",
-                    active_ids=invoices.ids,
-                    depanssur_reconcile_in_batch=True,
-                ).create({"payment_date": pay_day})._create_payments()
+                with reconcile_in_batch():
+                    env["account.payment.register"].with_context(
+                        active_model="account.move", active_ids=invoices.ids
+                    ).create({"payment_date": pay_day})._create_payments()
 
     def _gesture(self, env, subscription):
         """A commercial gesture after a bad experience: 10 (excl. VAT) off the last invoice."""

@@ -767,14 +767,12 @@ class DepanssurSubscription(models.Model):
     def _prepare_invoice_vals(self, period_start, period_end, kind="period", line_vals=None):
         self.ensure_one()
         invoice_date = period_start if kind == "period" else self._today()
-        return {
+        partner = self.partner_invoice_id or self.partner_id
+        values = {
             "move_type": "out_invoice",
             "partner_id": self.partner_invoice_id.id or self.partner_id.id,
             "company_id": self.company_id.id,
             "invoice_date": invoice_date,
-            # due on receipt: the day it is issued (the run's day, as "today" everywhere else;
-            # Odoo would take the server's clock)
-            "invoice_date_due": max(invoice_date, self._today()),
             "invoice_origin": self.name,
             "depanssur_subscription_id": self.id,
             "depanssur_period_start": period_start,
@@ -783,6 +781,11 @@ class DepanssurSubscription(models.Model):
             "invoice_line_ids": line_vals
             or self.with_env(self._client_env())._invoice_line_vals(period_start, period_end),
         }
+        if not partner.with_company(self.company_id).property_payment_term_id:
+            # due on receipt: the day it is issued (the run's day, as "today" everywhere else;
+            # Odoo would take the server's clock). A payment term set on the client decides.
+            values["invoice_date_due"] = max(invoice_date, self._today())
+        return values
 
     def _invoice_due_periods(self, day):
         """Create and post the invoices of every period starting on or before ``day``.

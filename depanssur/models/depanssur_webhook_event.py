@@ -190,9 +190,10 @@ class DepanssurWebhookEvent(models.Model):
         # the claim files created by the jobs are numbered in the year's range of their
         # sequence: made here, once, before the jobs fan out (two jobs making it at once would
         # collide on its unique constraint and fail their events)
-        self.env["ir.sequence"].sudo().search(
-            [("code", "=", "depanssur.dossier")]
-        )._get_current_sequence(sequence_date=fields.Date.context_today(self, now))
+        day = fields.Date.context_today(self)
+        for sequence in self.env["ir.sequence"].sudo().search([("code", "=", "depanssur.dossier")]):
+            if sequence.use_date_range:
+                sequence._get_current_sequence(sequence_date=day)
         self.flush_model()
         self.env.cr.execute(
             SQL(

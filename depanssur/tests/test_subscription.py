@@ -162,6 +162,31 @@ class TestSubscriptionBilling(DepanssurSubscriptionCase):
         Subscription._cron_invoice_due(date(2026, 3, 1))
         self.assertEqual(len(subscription.invoice_ids), 3)
 
+    def test_invoice_due_date_is_the_run_day_unless_the_client_has_payment_terms(self):
+        """Without payment terms an invoice is due the day the run issues it (the run's day,
+        not the server's clock); a payment term set on the client decides its due date."""
+        subscription = self._subscribe(date_start="2026-01-15")
+        Subscription = self.env["depanssur.subscription"]
+        Subscription.with_context(date="2026-01-20")._cron_invoice_due(date(2026, 1, 20))
+        self.assertEqual(subscription.invoice_ids.invoice_date_due, date(2026, 1, 20))
+        term = self.env["account.payment.term"].create(
+            {
+                "name": "30 days",
+                "line_ids": [
+                    Command.create({"value": "percent", "value_amount": 100, "nb_days": 30})
+                ],
+            }
+        )
+        subscription.partner_id.with_company(
+            subscription.company_id
+        ).property_payment_term_id = term
+        Subscription.with_context(date="2026-02-15")._cron_invoice_due(date(2026, 2, 15))
+        february = subscription.invoice_ids.filtered(
+            lambda m: m.depanssur_period_start == date(2026, 2, 15)
+        )
+        self.assertEqual(february.invoice_payment_term_id, term)
+        self.assertEqual(february.invoice_date_due, date(2026, 3, 17), "the client's terms")
+
     def test_yearly_billing(self):
         subscription = self._subscribe(date_start="2026-01-15", billing_period="yearly")
         self.env["depanssur.subscription"]._cron_invoice_due(date(2026, 6, 1))
