@@ -173,7 +173,33 @@ class AccountPaymentOrder(models.Model):
         for (company, collection_day), moves in self._depanssur_group(invoices, day).items():
             order = self._depanssur_draft_order(company, collection_day, day)
             if order:
-                lines |= order._depanssur_add_debits(moves, day)
+                lines |= order._depanssur_add_debits_safely(moves, day)
+        return lines
+
+    def _depanssur_add_debits_safely(self, invoices, day):
+        """``_depanssur_add_debits`` for the whole group in bulk; when the OCA checks refuse a
+        debit (a mandate no longer usable, ...), again mandate by mandate, each in its own
+        savepoint: the refused ones stay queued (their debit date kept) and are logged, the
+        others are debited — one client never holds the company's file back."""
+        try:
+            with self.env.cr.savepoint():
+                return self._depanssur_add_debits(invoices, day)
+        except UserError:
+            pass
+        lines = self.env["account.payment.line"]
+        for mandate, moves in invoices.grouped(
+            lambda move: move.depanssur_subscription_id.mandate_id
+        ).items():
+            try:
+                with self.env.cr.savepoint():
+                    lines |= self._depanssur_add_debits(moves, day)
+            except UserError as error:
+                _logger.warning(
+                    "direct debit order %s: mandate %s left out: %s",
+                    self.id,
+                    mandate.id,
+                    error.args[0],
+                )
         return lines
 
     def _depanssur_add_debits(self, invoices, day):

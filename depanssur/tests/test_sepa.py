@@ -347,6 +347,40 @@ class TestSepaLife(SepaCommon):
 class TestSepaBatches(SepaCommon):
     """The debit step split into batches on the job queue, and grouped debits."""
 
+    def test_a_refused_debit_does_not_hold_the_batch_back(self):
+        """The OCA checks refuse one client's debit: the batch debits the others, the refused
+        invoice stays queued (debit date kept), nothing of it is half-written."""
+        subscriptions = self._clients(3)
+        self._invoice(subscriptions[0], "2026-03-01")
+        refused = subscriptions[1].invoice_ids
+        Line = self.env.registry["account.payment.line"]
+        check = Line.draft2open_payment_line_check
+
+        def refusing(line):
+            if line.partner_id == refused.partner_id:
+                raise UserError("No valid mandate for this debit.")
+            return check(line)
+
+        day = date(2026, 3, 5)
+        with (
+            freeze_time("2026-03-05 06:00:00"),
+            patch.object(Line, "draft2open_payment_line_check", refusing),
+            self.assertLogs(
+                "odoo.addons.depanssur.models.account_payment_order", "WARNING"
+            ) as logs,
+        ):
+            lines = self.Order._depanssur_collect_batch(subscriptions.mandate_id, day)
+        self.assertEqual(len(lines), 2)
+        self.assertNotIn(refused.partner_id, lines.partner_id)
+        order = lines.order_id
+        self.assertEqual(len(order.payment_ids), 2)
+        self.assertFalse(
+            self.env["account.payment.line"].search([("partner_id", "=", refused.partner_id.id)])
+        )
+        self.assertTrue(refused.depanssur_debit_date, "still queued for the next order")
+        self.assertFalse((subscriptions.invoice_ids - refused).filtered("depanssur_debit_date"))
+        self.assertIn("No valid mandate", logs.output[0])
+
     def _clients(self, count):
         subscriptions = self.env["depanssur.subscription"]
         for index in range(count):
