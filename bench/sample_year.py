@@ -12,8 +12,9 @@ files, credit notes) and the figures of the KPI period the book covers.
 
 Then, in the same process and transaction, the floor (``accounting_floor.py``): Odoo's own cost
 of the same customer invoices (created + posted) and payments (payment wizard, one payment per
-invoice), made again for as many plain partners, first in the batches the generator used
-(recorded during the generation), then all in one batch; each in a savepoint rolled back. The
+invoice), made again for as many plain partners after rolling the generator back, first in
+the batches the generator used (recorded during the generation), then all in one batch; each
+in a savepoint rolled back (not with ``--commit``). The
 ratios: generator / floor in the same batches (what the product adds to Odoo's accounting), and
 floor in one batch / 60 s (whether a minute is reachable with real posted documents here).
 """
@@ -152,13 +153,19 @@ def main():
         ):
             if key in kpis:
                 out(f"  {key}: {kpis[key]}")
-        if not args.no_floor:
-            floor(env, calls, wall, cpu)
+        if args.no_floor:
+            pass
+        elif args.commit:
+            out("no floor with --commit (it runs after rolling the generator back)")
+        else:
+            shape = accounting_floor.shapes(env, calls)
+            env.cr.rollback()  # the floor starts from the database the generator started from
+            floor(env, calls, shape, wall, cpu)
         if profiler:
             pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
 
 
-def floor(env, calls, wall, cpu):
+def floor(env, calls, shape, wall, cpu):
     """The generator's time against Odoo's own cost of its invoices and payments."""
     invoices = accounting_floor.batch_sizes(calls, "invoices")
     payments = accounting_floor.batch_sizes(calls, "payments")
@@ -168,7 +175,6 @@ def floor(env, calls, wall, cpu):
         f"paid {sum(payments)} in {len(payments)} wizard calls "
         f"(per call: max {max(payments, default=0)}, mean {sum(payments) / max(len(payments), 1):.1f})"
     )
-    shape = accounting_floor.shapes(env, calls)
     figures = {}
     for label, one_batch in (("floor, the generator's batches", False), ("floor, one batch", True)):
         before = load()
@@ -178,7 +184,8 @@ def floor(env, calls, wall, cpu):
             f"{label}: wall {f_wall:.1f} s, CPU {f_cpu:.1f} s for {done['invoices']} invoices "
             f"({done['creates']} create + post; {done['posted']} posted, {done['paid']} paid) "
             f"and {done['payments']} payments "
-            f"({done['wizards']} wizard calls); before: {before}; after: {load()}"
+            f"({done['wizards']} wizard calls); {done['live environments']} live environments "
+            f"at the start; before: {before}; after: {load()}"
         )
     same, one = figures[False], figures[True]
     out(
