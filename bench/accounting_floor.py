@@ -13,8 +13,8 @@ invoice, one wizard over every paid invoice). Each replay runs in a savepoint ro
 end; its partners are made before the clock starts. Run it after rolling the generator back:
 the generator's records hold its environments (hundreds, one per simulated day and context),
 through which Odoo looks each time it makes an environment (``Environment.__new__``); left
-alive, they would make the floor pay for the generator's history (a third more CPU at 30
-clients).
+alive, they made the floor pay for the generator's history (30 clients: 97.8 s of CPU for the
+floor in the generator's batches instead of 46.9 s).
 """
 
 import gc
