@@ -10,13 +10,14 @@ process (user + system, less sensitive to the other processes of a shared machin
 load averages before and after, what was created (clients, posted invoices, payments, claim
 files, credit notes) and the figures of the KPI period the book covers.
 
-Then, in the same process and transaction, the floor (``accounting_floor.py``): Odoo's own cost
-of the same customer invoices (created + posted) and payments (payment wizard, one payment per
-invoice), made again for as many plain partners after rolling the generator back, first in
-the batches the generator used (recorded during the generation), then all in one batch; each
-in a savepoint rolled back (not with ``--commit``). The
-ratios: generator / floor in the same batches (what the product adds to Odoo's accounting), and
-floor in one batch / 60 s (whether a minute is reachable with real posted documents here).
+Then, in the same process, the floor (``accounting_floor.py``; not with ``--commit``): Odoo's
+own cost of the same customer invoices (created + posted) and payments (payment wizard, one
+payment per invoice), made again for as many plain partners after rolling the generator back,
+first in the batches the generator used (recorded during the generation), then all in one
+batch; each in a savepoint rolled back. The ratios: generator / floor in the same batches (what
+the product adds to Odoo's accounting), floor in its batches / in one batch (what batching
+alone could give), floor in one batch / 60 s (whether a minute is reachable at all with real
+posted documents on this machine).
 """
 
 import argparse
