@@ -2,13 +2,22 @@
 """The sample year's duration: ``depanssur.sample.year._generate`` on a demonstration database.
 
     python3 bench/sample_year.py --db <db installed with demo data> [--clients 300]
-        [--months 18] [--profile out.prof] [--commit]
+        [--months 18] [--profile out.prof] [--commit] [--no-floor]
 
 Runs the generator as the superuser in one transaction (rolled back unless ``--commit``: the
 run is repeatable on the same database), then prints the wall time, the CPU time of this
 process (user + system, less sensitive to the other processes of a shared machine), the
 load averages before and after, what was created (clients, posted invoices, payments, claim
 files, credit notes) and the figures of the KPI period the book covers.
+
+Then, in the same process, the floor (``accounting_floor.py``; not with ``--commit``): Odoo's
+own cost of the same customer invoices (created + posted) and payments (payment wizard, one
+payment per invoice), made again for as many plain partners after rolling the generator back,
+first in the batches the generator used (recorded during the generation), then all in one
+batch; each in a savepoint rolled back. The ratios: generator / floor in the same batches (what
+the product adds to Odoo's accounting), floor in its batches / in one batch (what batching
+alone could give), floor in one batch / 60 s (whether a minute is reachable at all with real
+posted documents on this machine).
 """
 
 import argparse
@@ -21,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import accounting_floor
 from common import environment, out, peak_rss_mb
 
 
@@ -95,6 +105,7 @@ def main():
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--profile", help="write a cProfile of the generation to this file")
     parser.add_argument("--commit", action="store_true", help="keep the book")
+    parser.add_argument("--no-floor", action="store_true", help="skip the accounting floor")
     args = parser.parse_args()
     with environment(args.db, commit=args.commit) as env:
         env = env(context=dict(env.context, lang="en_US"))
@@ -103,15 +114,16 @@ def main():
         profiler = cProfile.Profile() if args.profile else None
         cpu = time.process_time()
         wall = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        result = env["depanssur.sample.year"]._generate(
-            seed=args.seed, clients=args.clients, months=args.months
-        )
-        env.flush_all()
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
+        with accounting_floor.recording(env) as calls:
+            if profiler:
+                profiler.enable()
+            result = env["depanssur.sample.year"]._generate(
+                seed=args.seed, clients=args.clients, months=args.months
+            )
+            env.flush_all()
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
         out(f"after: {load()}")
@@ -142,8 +154,53 @@ def main():
         ):
             if key in kpis:
                 out(f"  {key}: {kpis[key]}")
+        if args.no_floor:
+            pass
+        elif args.commit:
+            out("no floor with --commit (it runs after rolling the generator back)")
+        else:
+            shape = accounting_floor.shapes(env, calls)
+            env.cr.rollback()  # the floor starts from the database the generator started from
+            floor(env, calls, shape, wall, cpu)
         if profiler:
             pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
+
+
+def floor(env, calls, shape, wall, cpu):
+    """The generator's time against Odoo's own cost of its invoices and payments."""
+    invoices = accounting_floor.batch_sizes(calls, "invoices")
+    payments = accounting_floor.batch_sizes(calls, "payments")
+    out(
+        f"the generator made {sum(invoices)} customer invoices in {len(invoices)} create calls "
+        f"(per call: max {max(invoices, default=0)}, mean {sum(invoices) / max(len(invoices), 1):.1f}), "
+        f"paid {sum(payments)} in {len(payments)} wizard calls "
+        f"(per call: max {max(payments, default=0)}, mean {sum(payments) / max(len(payments), 1):.1f})"
+    )
+    figures = {}
+    for label, one_batch in (("floor, the generator's batches", False), ("floor, one batch", True)):
+        before = load()
+        f_wall, f_cpu, done = accounting_floor.replay(env, calls, shape, one_batch=one_batch)
+        figures[one_batch] = (f_wall, f_cpu)
+        out(
+            f"{label}: wall {f_wall:.1f} s, CPU {f_cpu:.1f} s for {done['invoices']} invoices "
+            f"({done['creates']} create + post; {done['posted']} posted, {done['paid']} paid) "
+            f"and {done['payments']} payments "
+            f"({done['wizards']} wizard calls); {done['live environments']} live environments "
+            f"at the start; before: {before}; after: {load()}"
+        )
+    same, one = figures[False], figures[True]
+    out(
+        f"generator / floor in its batches: wall {wall / same[0]:.2f}x, CPU {cpu / same[1]:.2f}x "
+        f"(what the product adds to Odoo's own accounting)"
+    )
+    out(
+        f"floor in its batches / floor in one batch: wall {same[0] / one[0]:.2f}x, "
+        f"CPU {same[1] / one[1]:.2f}x (what batching alone could give)"
+    )
+    out(
+        f"floor in one batch / 60 s: wall {one[0] / 60:.2f}, CPU {one[1] / 60:.2f} "
+        f"(above 1: a minute is out of reach with real posted documents on this machine)"
+    )
 
 
 if __name__ == "__main__":
