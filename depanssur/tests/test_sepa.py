@@ -358,7 +358,7 @@ class TestSepaBatches(SepaCommon):
 
         def refusing(line):
             if line.partner_id == refused.partner_id:
-                raise UserError("No valid mandate for this debit.")
+                raise UserError(line.env._("No valid mandate for this debit."))
             return check(line)
 
         day = date(2026, 3, 5)
