@@ -184,8 +184,12 @@ class AccountPaymentOrder(models.Model):
         try:
             with self.env.cr.savepoint():
                 return self._depanssur_add_debits(invoices, day)
-        except UserError:
-            pass
+        except UserError as error:
+            _logger.info(
+                "direct debit order %s: refused in bulk (%s), again mandate by mandate",
+                self.id,
+                error.args[0],
+            )
         lines = self.env["account.payment.line"]
         for mandate, moves in invoices.grouped(
             lambda move: move.depanssur_subscription_id.mandate_id
