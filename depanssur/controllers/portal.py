@@ -220,8 +220,12 @@ class DepanssurPortal(CustomerPortal):
         invoices = subscription_sudo and self._depanssur_open_invoices(subscription_sudo)
         if not invoices:
             raise ValidationError(request.env._("Nothing to pay on this subscription."))
-        if len(invoices.currency_id) != 1 or (
-            len(invoices) > 1 and any(invoice.payment_state == "partial" for invoice in invoices)
+        # the page's own conditions: one client, company and currency, nothing partly paid
+        if (
+            len(invoices.partner_id) != 1
+            or len(invoices.company_id) != 1
+            or len(invoices.currency_id) != 1
+            or (len(invoices) > 1 and any(inv.payment_state == "partial" for inv in invoices))
         ):
             raise ValidationError(request.env._("These invoices cannot be paid together."))
         kwargs.pop("payment_reference", None)

@@ -117,6 +117,27 @@ class TestPayAllPage(HttpCase, DepanssurPortalCase):
         self.assertEqual(transactions.invoice_ids, self.invoices)
         self.assertEqual(self._sequence_state(), before)
 
+    def test_invoices_of_two_billing_contacts_are_not_paid_together(self):
+        """The billing contact changed between invoices: the page sends the client to the
+        invoices one by one, and the transaction route refuses them together as well."""
+        billing = self.env["res.partner"].create(
+            {
+                "name": "Comptabilité du foyer",
+                "parent_id": self.portal_partner.id,
+                "type": "invoice",
+            }
+        )
+        self.mine.sudo().partner_invoice_id = billing
+        self.mine._invoice_due_periods(fields.Date.to_date("2026-05-15"))
+        self.assertEqual(len(self.mine.invoice_ids.partner_id), 2)
+        transactions = self.env["payment.transaction"].sudo().search_count([])
+        page = self.url_open(self._pay_url(), allow_redirects=False)
+        self.assertEqual(page.status_code, 303)
+        answer = self._transaction(self.mine)
+        self.assertEqual(answer.status_code, 200)
+        self.assertIn("cannot be paid together", answer.json()["error"]["data"]["message"])
+        self.assertEqual(self.env["payment.transaction"].sudo().search_count([]), transactions)
+
     def test_only_what_is_to_pay_by_card_is_in_the_total(self):
         first, second, third, fourth = self.invoices
         # pre-notified for a direct debit, and waiting in a debit order: the bank collects them
