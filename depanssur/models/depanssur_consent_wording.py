@@ -1,4 +1,5 @@
 import hashlib
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -6,6 +7,10 @@ from odoo.exceptions import UserError
 from ..rules.signup import ascii_int
 from .depanssur_consent import CONSENT_PURPOSES
 from .depanssur_signup import CONSENT_TEXTS
+
+# how long a form may stay open in a browser: a version replaced longer ago than this cannot have
+# been the one a form being posted now showed
+FORM_HOURS = 24
 
 
 class DepanssurConsentWording(models.Model):
@@ -177,7 +182,8 @@ class DepanssurConsentWording(models.Model):
         (``wording_<purpose>``): the proof of a consent is the text the person read and ticked,
         even when a newer version became current between the page and its POST (the consent,
         on an older version, then waits for the re-ask like any other). The current one when
-        the id is missing or is not a version of ``purpose`` ever shown."""
+        the id is missing, is not a version of ``purpose`` ever shown, or names a version
+        replaced more than ``FORM_HOURS`` ago (no form still open showed it)."""
         shown = None
         if isinstance(wording_id, str):
             shown = ascii_int(wording_id)
@@ -187,6 +193,19 @@ class DepanssurConsentWording(models.Model):
             wording = self.sudo().search(
                 [("id", "=", shown), ("purpose", "=", purpose), ("date_current", "!=", False)]
             )
+            if wording and not wording.is_current:
+                newer = self.sudo().search(
+                    [
+                        ("purpose", "=", purpose),
+                        ("id", "!=", wording.id),
+                        ("date_current", ">=", wording.date_current),
+                    ],
+                    order="date_current, id",
+                    limit=1,
+                )
+                limit = fields.Datetime.now() - timedelta(hours=FORM_HOURS)
+                if newer and newer.date_current < limit:
+                    wording = None  # replaced before any form still open was shown
             if wording:
                 return wording.with_env(self.env)
         return self._current(purpose)

@@ -5,9 +5,10 @@ whose signed link opens a page that records nothing until one of its buttons is 
 import hashlib
 import importlib.util
 import re
+from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import tools
+from odoo import fields, tools
 from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
@@ -162,6 +163,18 @@ class TestConsentWording(SignupFormMixin, HttpCase, ConsentWordingCommon):
             with self.subTest(forged=forged):
                 self.assertEqual(self.Wording._displayed("partner_offers", forged), current)
         self.assertEqual(self.Wording._displayed("partner_offers", str(current.id)), current)
+
+    def test_a_version_replaced_long_ago_records_the_current_one(self):
+        """The id of a version replaced more than a form's lifetime ago: no form being posted
+        now showed it, the current one is recorded."""
+        v2 = self._new_version()
+        self.assertEqual(self.Wording._displayed("partner_offers", str(self.v1.id)), self.v1)
+        now = fields.Datetime.now()
+        self.v1.sudo().date_current = now - timedelta(days=30)
+        v2.sudo().date_current = now - timedelta(hours=23)
+        self.assertEqual(self.Wording._displayed("partner_offers", str(self.v1.id)), self.v1)
+        v2.sudo().date_current = now - timedelta(hours=25)
+        self.assertEqual(self.Wording._displayed("partner_offers", str(self.v1.id)), v2)
 
     def test_changed_wording_stops_marketing_until_reasked_by_post(self):
         subscription = self._subscribe()
