@@ -1,7 +1,7 @@
 import logging
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import LockError
 
@@ -198,16 +198,24 @@ class DepanssurJobBatch(models.AbstractModel):
 
     @api.model
     def _wake_if_last(self, trace):
-        """Wake the coordinator up when no other job of the step waits to run."""
-        waiting = (
-            self.env["queue.job"]
-            .sudo()
-            .search_count(
-                [
-                    ("depanssur_run_id", "=", trace.id),
-                    ("state", "in", ("wait_dependencies", "pending", "enqueued")),
-                ]
-            )
-        )
-        if not waiting:
-            self._wake_run(trace.job)
+        """Wake the coordinator up when this job's transaction has committed and no job of the
+        step is left unfinished.
+
+        Checked after the commit, on a cursor of its own: inside the job's transaction (Odoo's
+        repeatable-read snapshot, taken when the job started), a job that another worker started
+        later and finished meanwhile still looks pending. The last two jobs of a step each saw
+        the other unfinished, neither woke the coordinator, and the run waited for the watchdog
+        (a minute, on every step of two jobs or more with two job workers). After its commit,
+        the last job to finish sees every other one finished."""
+        registry = self.env.registry
+        trace_id, job = trace.id, trace.job
+
+        @self.env.cr.postcommit.add
+        def wake():
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                unfinished = env["queue.job"].search_count(
+                    [("depanssur_run_id", "=", trace_id), ("state", "not in", JOB_FINAL_STATES)]
+                )
+                if not unfinished:
+                    env[self._name]._wake_run(job)

@@ -38,6 +38,10 @@ class TestConcurrentJobs(TransactionCase):
         cls.dbname = cls.env.cr.dbname
         cls.ids = {}
         cls.cleanup = {"runs": [], "jobs": [], "events": []}
+        with cls._cursor() as cr:
+            # the triggers the jobs add to wake the coordinator up are removed at the end
+            cr.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
+            cls.last_trigger = cr.fetchone()[0]
         with cls._cursor() as cr, notifications(MUTED):
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             plumbing = env.ref("depanssur.category_plumbing")
@@ -149,6 +153,7 @@ class TestConcurrentJobs(TransactionCase):
                 cr.execute("DELETE FROM product_product WHERE id = %s", (ids["product"],))
                 cr.execute("DELETE FROM product_template WHERE id = %s", (ids["template"],))
                 cr.execute("DELETE FROM res_partner WHERE id IN %s", (tuple(ids["partners"]),))
+                cr.execute("DELETE FROM ir_cron_trigger WHERE id > %s", (cls.last_trigger,))
                 cr.commit()  # pylint: disable=invalid-commit  # undo setUpClass
         super().tearDownClass()
 
@@ -265,6 +270,57 @@ class TestConcurrentJobs(TransactionCase):
     # ------------------------------------------------------------
     # Tests
     # ------------------------------------------------------------
+
+    def test_last_job_of_a_step_wakes_the_coordinator_after_its_commit(self):
+        """Two batch jobs of a step on two workers; the one that started first finishes last.
+        Its transaction keeps the snapshot of its start, in which the other job, started and
+        finished meanwhile, is still pending: checked there, neither job would see itself as
+        the last one and the run would wait for the watchdog. The coordinator is woken once,
+        by the job that commits last, after its commit."""
+        with self._cursor() as cr:
+            env = self._env(cr)
+            trace = env["depanssur.job.run"].create(
+                {"job": "daily", "step": "carence", "name": "Wake-up", "run_date": DAY}
+            )
+            self.cleanup["runs"].append(trace.id)
+            partners = env["res.partner"].browse(self.ids["partners"])
+            Batch = env["depanssur.job.batch"]
+            uuids = [
+                Batch.with_delay(identity_key=None)._job_run_batch(trace, partner).uuid
+                for partner in partners
+            ]
+            self.cleanup["jobs"].extend(uuids)
+            cron = env.ref("depanssur.ir_cron_depanssur_daily")
+            cr.execute("UPDATE queue_job SET state = 'started' WHERE uuid = %s", (uuids[0],))
+            cr.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
+            before = cr.fetchone()[0]
+            cr.commit()  # pylint: disable=invalid-commit  # the workers' connections see them
+
+        def wakes():
+            return self._sql(
+                "SELECT count(*) FROM ir_cron_trigger WHERE id > %s AND cron_id = %s",
+                (before, cron.id),
+            )[0][0]
+
+        def finish(cr, uuid):
+            """The end of a job on its worker: its wake-up check, then stored done with its
+            work, in one commit (queue_job's ``_try_perform_job``)."""
+            env = self._env(cr)
+            env["depanssur.job.batch"]._wake_if_last(env["depanssur.job.run"].browse(trace.id))
+            cr.execute("UPDATE queue_job SET state = 'done' WHERE uuid = %s", (uuid,))
+            cr.commit()  # pylint: disable=invalid-commit  # the job's transaction
+
+        with self._cursor() as cr1, self._cursor() as cr2:
+            # worker 1's job started first: its snapshot shows the second job pending
+            cr1.execute("SELECT state FROM queue_job WHERE uuid = %s", (uuids[1],))
+            self.assertEqual(cr1.fetchone()[0], "pending")
+            # worker 2 starts the second job and finishes it while the first one still runs
+            cr2.execute("UPDATE queue_job SET state = 'started' WHERE uuid = %s", (uuids[1],))
+            cr2.commit()  # pylint: disable=invalid-commit  # the runner's own transaction
+            finish(cr2, uuids[1])
+            self.assertEqual(wakes(), 0, "not the last job of the step: no wake-up yet")
+            finish(cr1, uuids[0])
+        self.assertEqual(wakes(), 1, "the last job to commit woke the coordinator up")
 
     def test_batch_jobs_of_each_step_race_on_two_connections(self):
         first, second = self.ids["first"], self.ids["second"]
