@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..rules import sepa
 from .batching import batched, commit_progress
@@ -303,6 +304,48 @@ class AccountPaymentOrder(models.Model):
             values.append(group._prepare_account_payment_vals())
         return self.env["account.payment"].sudo().with_context(**QUIET).create(values)
 
+    def _depanssur_payments_match_lines(self):
+        """Whether the payments of this draft order are still those its payment lines make:
+        every line in one of them, every payment for the amount, client and bank account of
+        its lines. False once an agent removed, added or changed a line of the draft order
+        after the batches created its payments."""
+        self.ensure_one()
+        Line = self.env["account.payment.line"]
+        Line.flush_model()
+        self.env["account.payment"].flush_model()
+        field = Line._fields["payment_ids"]
+        query = SQL(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM account_payment_line line
+                 WHERE line.order_id = %(order)s
+                   AND NOT EXISTS (
+                       SELECT 1 FROM %(rel)s rel
+                         JOIN account_payment payment ON payment.id = rel.%(payment_col)s
+                        WHERE rel.%(line_col)s = line.id
+                          AND payment.payment_order_id = %(order)s
+                   )
+            ) OR EXISTS (
+                SELECT 1 FROM account_payment payment
+                  LEFT JOIN %(rel)s rel ON rel.%(payment_col)s = payment.id
+                  LEFT JOIN account_payment_line line ON line.id = rel.%(line_col)s
+                 WHERE payment.payment_order_id = %(order)s
+                 GROUP BY payment.id
+                HAVING count(line.id) = 0
+                    OR abs(payment.amount - sum(line.amount_currency)) >= 0.005
+                    OR bool_or(line.order_id != payment.payment_order_id)
+                    OR bool_or(line.partner_id != payment.partner_id)
+                    OR bool_or(line.partner_bank_id IS DISTINCT FROM payment.partner_bank_id)
+            )
+            """,
+            order=self.id,
+            rel=SQL.identifier(field.relation),
+            line_col=SQL.identifier(field.column1),
+            payment_col=SQL.identifier(field.column2),
+        )
+        self.env.cr.execute(query)
+        return not self.env.cr.fetchone()[0]
+
     @api.model
     def _depanssur_collect_finish(self, day):
         """Phase 3, once every batch is done: each draft subscription order is confirmed and its
@@ -323,8 +366,16 @@ class AccountPaymentOrder(models.Model):
             collection_day = sepa.collection_date(order.date_scheduled, day)
             if collection_day != order.date_scheduled:
                 order.payment_line_ids.write({"date": collection_day})
-            # its payments were created by the batches: the end of the OCA ``draft2open``
-            order.write({"state": "open", "date_scheduled": collection_day})
+            if order._depanssur_payments_match_lines():
+                # its payments were created by the batches: the end of the OCA ``draft2open``
+                order.write({"state": "open", "date_scheduled": collection_day})
+            else:
+                # an agent changed the draft order's lines since the batches (a debit removed,
+                # added or changed): the OCA ``draft2open`` makes every payment again from the
+                # lines as they are now
+                _logger.info("direct debit order %s: lines changed, payments made again", order.id)
+                order.date_scheduled = collection_day
+                order.with_context(**QUIET).draft2open()
             order.open2generated()
             generated |= order
         return generated

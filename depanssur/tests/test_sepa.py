@@ -454,6 +454,57 @@ class TestSepaBatches(SepaCommon):
             order.payment_line_ids[0].copy({"order_id": order.id})
             self.env.flush_all()
 
+    def test_draft_order_edited_by_an_agent_is_debited_as_edited(self):
+        """The batches made the draft order's payments; an agent then removes one debit and
+        lowers another before the finish: the file and the payments follow the lines as they
+        are (the OCA ``draft2open``), not the payments the batches made. Untouched, an order
+        keeps the batches' payments."""
+        subscriptions = self._clients(4)
+        self._invoice(subscriptions[0], "2026-03-01")
+        day = date(2026, 3, 5)
+        with freeze_time("2026-03-05 06:00:00"):
+            mandates = self.Order._depanssur_collect_mandates(day)
+            self.Order._depanssur_collect_batch(mandates[:2], day)
+            self.Order._depanssur_collect_batch(mandates[2:], day)
+        order = self.Order.search([("depanssur_collection", "=", True)])
+        self.assertEqual((len(order.payment_line_ids), len(order.payment_ids)), (4, 4))
+        self.assertTrue(order._depanssur_payments_match_lines())
+        removed, lowered = order.payment_line_ids.sorted("id")[:2]
+        removed_partner = removed.partner_id
+        removed.unlink()
+        lowered.amount_currency -= 5
+        self.assertFalse(order._depanssur_payments_match_lines())
+        with freeze_time("2026-03-05 06:00:00"):
+            self.assertEqual(self.Order._depanssur_collect_finish(day), order)
+        self.assertEqual(order.state, "generated")
+        self.assertEqual(len(order.payment_ids), 3)
+        self.assertNotIn(removed_partner, order.payment_ids.partner_id)
+        for payment in order.payment_ids:
+            self.assertEqual(
+                payment.amount, sum(payment.payment_line_ids.mapped("amount_currency"))
+            )
+        self.assertIn(lowered, order.payment_ids.payment_line_ids)
+        root = self._pain(order)
+        amounts = sorted(float(node.text) for node in root.findall(".//p:InstdAmt", namespaces=NS))
+        self.assertEqual(amounts, sorted(order.payment_ids.mapped("amount")))
+        self.assertIn(lowered.amount_currency, amounts)
+
+        # untouched, the next order keeps the payments its batches made
+        second = self._clients(1)
+        self._invoice(second, "2026-04-01")
+        with freeze_time("2026-04-05 06:00:00"):
+            self.Order._depanssur_collect_batch(
+                self.Order._depanssur_collect_mandates(date(2026, 4, 5)), date(2026, 4, 5)
+            )
+            untouched = self.Order.search(
+                [("depanssur_collection", "=", True), ("state", "=", "draft")]
+            )
+            payments = untouched.payment_ids
+            self.assertTrue(payments)
+            self.Order._depanssur_collect_finish(date(2026, 4, 5))
+        self.assertEqual(untouched.state, "generated")
+        self.assertEqual(untouched.payment_ids, payments)
+
     def test_grouped_debit_returned_reopens_each_invoice(self):
         first, mandate = self._sepa_subscription()
         with freeze_time("2026-02-25"):
