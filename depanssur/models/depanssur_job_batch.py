@@ -177,7 +177,9 @@ class DepanssurJobBatch(models.AbstractModel):
         # what reads "today" on the way reads the run's day, as in the coordinator's steps
         records = records.with_context(date=fields.Date.to_string(trace.run_date)).exists()
         try:
-            records.lock_for_update()
+            # no key changes: other work may still create rows pointing to these records (a
+            # claim file, a payment) while the batch runs
+            records.lock_for_update(allow_referencing=True)
         except LockError as error:
             raise RetryableJobError(str(error), seconds=5) from error
         try:

@@ -322,6 +322,27 @@ class TestConcurrentJobs(TransactionCase):
             finish(cr1, uuids[0])
         self.assertEqual(wakes(), 1, "the last job to commit woke the coordinator up")
 
+    def test_a_batch_job_lets_other_work_point_to_its_records(self):
+        """While a batch job runs (its transaction open, its records locked), other work that
+        creates rows pointing to them (a claim file or a payment of the client, a webhook) is
+        not held back: the lock keeps a second run of the batch out, not the references (the
+        key-share lock a foreign key takes)."""
+        uuid = self._enqueue_twice("carence")[0]
+        with self._cursor() as cr1, self._cursor() as cr2:
+            job = self._acquire(cr1, uuid)
+            self._perform(cr1, job)  # its transaction left open, the batch's rows locked
+            cr2.execute(
+                "SELECT id FROM depanssur_subscription WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
+                (self.ids["first"],),
+            )
+            self.assertFalse(cr2.fetchall(), "a second run of the batch finds the row taken")
+            cr2.execute(
+                "SELECT id FROM depanssur_subscription WHERE id = %s FOR KEY SHARE NOWAIT",
+                (self.ids["first"],),
+            )
+            self.assertEqual(cr2.fetchall(), [(self.ids["first"],)])
+            cr1.rollback()  # the effect of the step is another test's
+
     def test_batch_jobs_of_each_step_race_on_two_connections(self):
         first, second = self.ids["first"], self.ids["second"]
         # new coverage year of B (15 January 2026): its counters opened once
