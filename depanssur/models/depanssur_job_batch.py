@@ -25,8 +25,9 @@ class DepanssurJobBatch(models.AbstractModel):
     """The daily and weekly runs on OCA ``queue_job``: a coordinator and its jobs.
 
     In a cron run (Odoo's runner), ``depanssur.job.run._run_steps`` hands the steps to
-    ``_run_steps_queued``: each step, in order, is traced (``depanssur.job.run``, state
-    ``running``) and enqueued as jobs — one job per batch of records for a ``BatchedStep`` (every
+    ``_run_steps_queued``: each step, once the steps it needs are finished (``DAILY_NEEDS``;
+    the others run alongside), is traced (``depanssur.job.run``, state ``running``) and enqueued
+    as jobs — one job per batch of records for a ``BatchedStep`` (every
     step over a growing set of records, see docs/jobs.md), one job for any other step — on the
     step's channel. The cron then returns; the
     last job of the step wakes it up (``ir.cron._trigger``), it sees every job of the step
@@ -53,17 +54,25 @@ class DepanssurJobBatch(models.AbstractModel):
 
     @api.model
     def _run_steps_queued(self, job, day, steps):
-        """Advance the run of ``job`` for ``day``: close the running step whose jobs are all
-        finished, enqueue the next one. Returns ``(traces, finished)`` as ``_run_steps``."""
+        """Advance the run of ``job`` for ``day``: close the running steps whose jobs are all
+        finished, enqueue every step whose needs are finished (``depanssur.jobs._step_needs``).
+        Returns ``(traces, finished)`` as ``_run_steps``."""
         Run = self.env["depanssur.job.run"]
         current = Run._open_run(job, day, [code for code, _label, _function in steps])
+        needs = self.env["depanssur.jobs"]._step_needs(job, steps)
         traces = Run.browse()
+        finished = set()
+        unfinished = False
         for code, label, function in steps:
             mine = current.filtered(lambda trace, code=code: trace.step == code)
             if mine.filtered(lambda trace: trace.state in FINAL_STATES):
+                finished.add(code)
                 continue
             trace = mine.filtered(lambda trace: trace.state == "running")[-1:]
             if not trace:
+                if not finished.issuperset(needs[code]):
+                    unfinished = True  # started by a later pass, once its needs are finished
+                    continue
                 trace = self._enqueue_step(job, code, label, day, function)
                 traces |= trace
             if isinstance(function, BatchedStep) and function.finish:
@@ -72,8 +81,12 @@ class DepanssurJobBatch(models.AbstractModel):
             # commit: the job runner sees the new jobs, the trace is visible
             commit_progress(self.env, 1, 0)
             if trace.state == "running":
-                self._wake_run(job, at=fields.Datetime.now() + WATCHDOG)
-                return traces, False
+                unfinished = True
+            else:
+                finished.add(code)
+        if unfinished:
+            self._wake_run(job, at=fields.Datetime.now() + WATCHDOG)
+            return traces, False
         # the run is complete: no watchdog or job wake-up left to start another one. The cron
         # runner has already deleted the due triggers in its own transaction (``ir.cron.
         # _clear_schedule``, committed when this call returns): those rows stay locked until

@@ -13,6 +13,29 @@ _logger = logging.getLogger(__name__)
 
 JOB_PERIOD_DAYS = {"daily": 1, "weekly": 7}
 STEPS_CHANNEL = "root.depanssur.steps"
+# With the job queue, a step of the daily run starts as soon as the steps it needs are finished
+# (done or failed), and runs alongside the others: the job workers stay busy while invoicing
+# waits on the journal's gapless numbering. A step not listed needs every step before it (the
+# weekly run's steps, and the order of the run without the job queue, stay as listed).
+DAILY_NEEDS = {
+    "terminations": (),
+    "scheduled_changes": (),
+    "carence": (),
+    "counters": (),
+    "anniversary": (),
+    # a subscription ending its waiting period, starting a coverage year or given its renewal
+    # notice today is mostly due for an invoice today too: invoicing waits for those steps
+    # rather than racing them row by row (lock retries, serialization failures)
+    "invoicing": ("terminations", "scheduled_changes", "carence", "counters", "anniversary"),
+    "cap_alerts": ("counters",),
+    # overdue invoices of earlier periods: alongside today's invoicing
+    "dunning": ("terminations", "scheduled_changes", "carence"),
+    # the debits of today's invoices and the ones the dunning re-presents, in today's order
+    "sepa_collection": ("invoicing", "dunning"),
+    "credit_notes": (),
+    "webhooks": (),
+    "rgpd": (),
+}
 
 
 class DepanssurJobs(models.AbstractModel):
@@ -196,6 +219,17 @@ class DepanssurJobs(models.AbstractModel):
             ),
             ("digest", label_env._("Manager digest"), lambda: jobs._cron_manager_digest(day)),
         ]
+
+    @api.model
+    def _step_needs(self, job, steps):
+        """``{code: codes}``: the steps each step of ``job`` waits for with the job queue (every
+        step before it unless ``DAILY_NEEDS`` says otherwise)."""
+        needs = DAILY_NEEDS if job == "daily" else {}
+        codes = [code for code, _label, _function in steps]
+        return {
+            code: needs[code] if code in needs else tuple(codes[:index])
+            for index, code in enumerate(codes)
+        }
 
     @api.model
     def _run_days(self, job, day):

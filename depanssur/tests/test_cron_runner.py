@@ -299,6 +299,36 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self.assertEqual(sum(again.mapped("record_count")), 0, again.mapped("name"))
         self.assertFalse(self._ready(self.daily))
 
+    def test_daily_steps_start_once_their_needs_are_finished(self):
+        """With the job queue, the coordinator's first pass enqueues every step that needs no
+        other (they run alongside); invoicing waits for the steps whose subscriptions it would
+        race, the debit orders for invoicing and the dunning; jobs finishing in any order, the
+        run completes with every effect once."""
+        data = self._daily_data()
+        self._trigger(self.daily, DAY)
+        started = set(self._traces("daily", DAY).mapped("step"))
+        alongside = {
+            "terminations",
+            "scheduled_changes",
+            "carence",
+            "counters",
+            "anniversary",
+            "credit_notes",
+            "webhooks",
+            "rgpd",
+        }
+        self.assertEqual(started, alongside)
+        with freeze_time(f"{DAY} 10:00:00"):
+            run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
+        self._trigger(self.daily, DAY)
+        started = set(self._traces("daily", DAY).mapped("step"))
+        self.assertEqual(started, alongside | {"invoicing", "cap_alerts", "dunning"})
+        self._drive(self.daily, DAY, order=lambda uuids: list(reversed(uuids)))
+        traces = self._traces("daily", DAY)
+        self.assertEqual(self._final(traces), {code: ["done"] for code in DAILY_STEPS})
+        self._assert_daily_effects(data)
+        self.assertFalse(self._ready(self.daily), "fully done: next call tomorrow")
+
     def _footprint(self):
         """What the steps change, read from the database: rows created (invoices, messages,
         emails, SMS, activities, counters, dunning actions) and the fields they write."""
