@@ -423,6 +423,13 @@ class TestSepaBatches(SepaCommon):
             self.assertEqual(list(states.values()), ["done"] * 3)
             self.assertEqual(len(order.payment_line_ids), 3)
             self.assertEqual(len(order.payment_ids), 3)
+            # each batch adds its own lines to the order's total
+            self.assertTrue(order.total_company_currency)
+            self.assertAlmostEqual(
+                order.total_company_currency,
+                sum(order.payment_line_ids.mapped("amount_company_currency")),
+                places=2,
+            )
             # payments in bulk: no chatter message on each
             self.assertFalse(order.payment_ids.message_ids)
             self.assertFalse(
@@ -474,6 +481,11 @@ class TestSepaBatches(SepaCommon):
         removed.unlink()
         lowered.amount_currency -= 5
         self.assertFalse(order._depanssur_payments_match_lines())
+        self.assertAlmostEqual(
+            order.total_company_currency,
+            sum(order.payment_line_ids.mapped("amount_company_currency")),
+            places=2,
+        )
         with freeze_time("2026-03-05 06:00:00"):
             self.assertEqual(self.Order._depanssur_collect_finish(day), order)
         self.assertEqual(order.state, "generated")
