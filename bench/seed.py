@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Seed a benchmark database with a realistic Depanssur book, set-based and reproducible.
 
-    python3 bench/seed.py [--db depanssur_bench] [--subscriptions 100000] [--seed 42]
+    python3 bench/seed.py [--db depanssur_bench] [--subscriptions 100000] [--seed 42] [--months 12]
 
 Clients and subscriptions (3 plans, start dates over two years), plan and address history,
 coverage-year counters, claim files (one per two subscriptions) with covered amounts and NPS
-answers, and the posted invoices of the last 12 months (one per monthly period, with the sale
+answers, and the posted invoices of the last 12 months (``--months``; one per monthly period, with the sale
 tax and the receivable; 3 % of the last 30 days' invoices unpaid, with their dunning cases at
 the level their age reached). The day of the run is "today": ~3 % of the subscriptions are due
 for invoicing, ~1 % end their waiting period, ~0.3 % reach their anniversary and ~500 dunning
@@ -110,7 +110,7 @@ ANALYZE res_partner, depanssur_subscription, depanssur_subscription_usage, depan
 """
 
 INVOICE_SQL = """
--- one invoice per monthly period over the last 12 months (before the next billing date)
+-- one invoice per monthly period over the last %(months)s months (before the next billing date)
 CREATE TEMP TABLE bench_period AS
 SELECT s.id AS subscription_id, s.name AS origin, s.partner_id, s.company_id,
        pp.id AS product_id, pt.list_price::numeric AS price, ps.start,
@@ -130,7 +130,8 @@ SELECT s.id AS subscription_id, s.name AS origin, s.partner_id, s.company_id,
       SELECT n, (s.date_start + make_interval(months => n))::date AS start
         FROM generate_series(0, 36) AS n) ps
  WHERE s.name LIKE 'BEN/%%'
-   AND ps.start >= %(today)s::date - 365 AND ps.start < s.next_billing_date
+   AND ps.start >= (%(today)s::date - make_interval(months => %(months)s))::date
+   AND ps.start < s.next_billing_date
    AND ps.start < %(today)s;
 
 INSERT INTO account_move (name, sequence_prefix, sequence_number, date, invoice_date,
@@ -249,6 +250,12 @@ def main():
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--months",
+        type=int,
+        default=12,
+        help="months of invoice history (1: the last period only, for the largest books)",
+    )
     args = parser.parse_args()
     ensure_database(args.db)
     with environment(args.db, commit=True) as env:
@@ -292,7 +299,10 @@ def main():
                 },
             )
         with Timer() as invoicing:
-            env.cr.execute(INVOICE_SQL, invoice_parameters(env, plans, tax, fields.Date.today()))
+            env.cr.execute(
+                INVOICE_SQL,
+                dict(invoice_parameters(env, plans, tax, fields.Date.today()), months=args.months),
+            )
         env.cr.execute("SELECT count(*) FROM bench_move")
         invoices = env.cr.fetchone()[0]
         env.cr.execute("SELECT count(*) FROM depanssur_dossier WHERE name LIKE 'BDOS/%'")
@@ -301,7 +311,7 @@ def main():
             f"seeded {args.subscriptions} clients and subscriptions, {dossiers} claim files "
             f"in {timer.seconds:.1f} s ({args.subscriptions / timer.seconds:,.0f} subscriptions/s); "
             f"{invoices} posted invoices ({invoices * 3} journal items, {invoices} invoice lines) "
-            f"over 12 months in {invoicing.seconds:.1f} s"
+            f"over {args.months} months in {invoicing.seconds:.1f} s"
         )
     return 0
 

@@ -8,8 +8,9 @@
     python3 bench/sepa.py --db h_sepa_100k --setup skip
 
 Set-up (not timed): a SEPA bank journal and payment mode (``depanssur.tools.sepa_setup``, the
-tests' set-up), one signed mandate per running subscription (``--debits`` of them, all by
-default), their latest invoice set back to unpaid with its debit date tomorrow (set-based SQL).
+tests' set-up), one bank account and signed mandate per running subscription (``--debits`` of
+them, all by default), their latest invoice set back to unpaid with its debit date tomorrow, all
+set-based in SQL (100 000 in about 35 s).
 ``--setup rollback`` (default) does it in the step's transaction; ``commit`` commits it and
 stops (run it on a copy of a bench database); ``skip`` uses a committed one.
 
@@ -44,42 +45,46 @@ def uptime():
 
 
 def set_up(env, mode, rows, today):
-    """Every subscription of ``rows`` paid by a signed mandate, its invoice to debit tomorrow."""
+    """Every subscription of ``rows`` paid by a signed mandate, its invoice to debit tomorrow.
+
+    Set-based, like the seed: the bank accounts and mandates are inserted as the ORM would
+    store them (valid IBANs, a unique mandate reference each, signed 40 days ago, first
+    debit), 100 000 in seconds instead of the ORM's hours (its per-record sequence numbers and
+    IBAN checks are not what this benchmark measures)."""
     tomorrow = today + timedelta(days=1)
-    quiet = {"mail_create_nolog": True}
-    banks = (
-        env["res.partner.bank"]
-        .with_context(**quiet)
-        .create(
-            [
-                {"partner_id": partner, "acc_number": iban_fr(i), "company_id": env.company.id}
-                for i, (_sub, partner, _move) in enumerate(rows, start=1)
-            ]
+    ibans = [(i, partner, iban_fr(i)) for i, (_sub, partner, _move) in enumerate(rows, start=1)]
+    env.cr.execute("CREATE TEMP TABLE bench_bank (i int, partner int, iban text) ON COMMIT DROP")
+    for index in range(0, len(ibans), 10000):
+        chunk = ibans[index : index + 10000]
+        env.cr.execute("INSERT INTO bench_bank VALUES " + ",".join(["%s"] * len(chunk)), chunk)
+    env.cr.execute(
+        """
+        CREATE TEMP TABLE bench_mandate ON COMMIT DROP AS
+        WITH bank AS (
+            INSERT INTO res_partner_bank (partner_id, acc_number, sanitized_acc_number,
+                                          company_id, active, allow_out_payment, sequence,
+                                          create_uid, write_uid, create_date, write_date)
+            SELECT partner, iban, iban, %(company)s, true, false, 10, 1, 1, now(), now()
+              FROM bench_bank ORDER BY i
+            RETURNING id, partner_id
         )
+        SELECT bank.id AS bank, bank.partner_id AS partner,
+               nextval('account_banking_mandate_id_seq') AS mandate
+          FROM bank;
+        INSERT INTO account_banking_mandate (id, partner_bank_id, partner_id, company_id,
+                    format, type, recurrent_sequence_type, scheme, unique_mandate_reference,
+                    display_name, state, signature_date, is_sent, depanssur_channel,
+                    create_uid, write_uid, create_date, write_date)
+        SELECT mandate, bank, partner, %(company)s, 'sepa', 'recurrent', 'first', 'CORE',
+               'BENCH' || mandate, 'BENCH' || mandate, 'valid', %(signed)s, false, 'web',
+               1, 1, now(), now()
+          FROM bench_mandate;
+        """,
+        {"company": env.company.id, "signed": today - timedelta(days=40)},
     )
-    mandates = (
-        env["account.banking.mandate"]
-        .with_context(**quiet)
-        .create(
-            [
-                {
-                    "format": "sepa",
-                    "type": "recurrent",
-                    "recurrent_sequence_type": "first",
-                    "partner_bank_id": bank.id,
-                    "signature_date": today - timedelta(days=40),
-                    "state": "valid",
-                    "depanssur_channel": "web",
-                }
-                for bank in banks
-            ]
-        )
-    )
-    env.flush_all()
-    values = [
-        (sub, mandate, move)
-        for (sub, _partner, move), mandate in zip(rows, mandates.ids, strict=True)
-    ]
+    env.cr.execute("SELECT partner, mandate FROM bench_mandate")
+    mandate_of = dict(env.cr.fetchall())
+    values = [(sub, mandate_of[partner], move) for sub, partner, move in rows]
     env.cr.execute("CREATE TEMP TABLE bench_sepa (sub int, mandate int, move int) ON COMMIT DROP")
     for index in range(0, len(values), 10000):
         chunk = values[index : index + 10000]
