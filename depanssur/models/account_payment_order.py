@@ -382,16 +382,28 @@ class AccountPaymentOrder(models.Model):
             collection_day = sepa.collection_date(order.date_scheduled, day)
             if collection_day != order.date_scheduled:
                 order.payment_line_ids.write({"date": collection_day})
-            if order._depanssur_payments_match_lines():
-                # its payments were created by the batches: the end of the OCA ``draft2open``
-                order.write({"state": "open", "date_scheduled": collection_day})
-            else:
-                # an agent changed the draft order's lines since the batches (a debit removed,
-                # added or changed): the OCA ``draft2open`` makes every payment again from the
-                # lines as they are now
-                _logger.info("direct debit order %s: lines changed, payments made again", order.id)
-                order.date_scheduled = collection_day
-                order.with_context(**QUIET).draft2open()
-            order.open2generated()
+            try:
+                # one order the OCA checks refuse (a debit an agent added on a revoked mandate,
+                # ...) stays draft for Accounting, logged; the other orders get their files
+                with self.env.cr.savepoint():
+                    order._depanssur_confirm(collection_day)
+            except UserError as error:
+                _logger.warning("direct debit order %s left in draft: %s", order.id, error.args[0])
+                continue
             generated |= order
         return generated
+
+    def _depanssur_confirm(self, collection_day):
+        """Confirm this draft order for ``collection_day`` and generate its pain.008."""
+        self.ensure_one()
+        if self._depanssur_payments_match_lines():
+            # its payments were created by the batches: the end of the OCA ``draft2open``
+            self.write({"state": "open", "date_scheduled": collection_day})
+        else:
+            # an agent changed the draft order's lines since the batches (a debit removed,
+            # added or changed): the OCA ``draft2open`` makes every payment again from the
+            # lines as they are now
+            _logger.info("direct debit order %s: lines changed, payments made again", self.id)
+            self.date_scheduled = collection_day
+            self.with_context(**QUIET).draft2open()
+        self.open2generated()

@@ -194,7 +194,9 @@ class DepanssurJobBatch(models.AbstractModel):
             # claim file, a payment) while the batch runs
             records.lock_for_update(allow_referencing=True)
         except LockError as error:
-            raise RetryableJobError(str(error), seconds=5) from error
+            # another job holds some of them (a step running alongside, a second run of the
+            # batch): postponed without counting as a failed try, the holder commits soon
+            raise RetryableJobError(str(error), seconds=5, ignore_retry=True) from error
         try:
             self._step_function(trace).process(records)
         except LockError as error:
@@ -227,10 +229,18 @@ class DepanssurJobBatch(models.AbstractModel):
 
         @self.env.cr.postcommit.add
         def wake():
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                unfinished = env["queue.job"].search_count(
-                    [("depanssur_run_id", "=", trace_id), ("state", "not in", JOB_FINAL_STATES)]
-                )
-                if not unfinished:
-                    env[self._name]._wake_run(job)
+            # the job's work is committed: an error here must not have it stored as failed
+            # (the watchdog wakes the coordinator up anyway)
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    unfinished = env["queue.job"].search_count(
+                        [
+                            ("depanssur_run_id", "=", trace_id),
+                            ("state", "not in", JOB_FINAL_STATES),
+                        ]
+                    )
+                    if not unfinished:
+                        env[self._name]._wake_run(job)
+            except Exception:
+                _logger.exception("depanssur run %s: could not wake the coordinator up", job)

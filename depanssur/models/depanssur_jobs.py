@@ -19,17 +19,20 @@ STEPS_CHANNEL = "root.depanssur.steps"
 # weekly run's steps, and the order of the run without the job queue, stay as listed).
 DAILY_NEEDS = {
     "terminations": (),
-    "scheduled_changes": (),
-    "carence": (),
-    "counters": (),
-    "anniversary": (),
+    # a subscription whose termination takes effect is ended first: no change applied, no
+    # "coverage active" message, no renewal notice for it afterwards
+    "scheduled_changes": ("terminations",),
+    "carence": ("terminations",),
+    "counters": ("terminations",),
+    "anniversary": ("terminations",),
     # a subscription ending its waiting period, starting a coverage year or given its renewal
     # notice today is mostly due for an invoice today too: invoicing waits for those steps
     # rather than racing them row by row (lock retries, serialization failures)
     "invoicing": ("terminations", "scheduled_changes", "carence", "counters", "anniversary"),
     "cap_alerts": ("counters",),
-    # overdue invoices of earlier periods: alongside today's invoicing
-    "dunning": ("terminations", "scheduled_changes", "carence"),
+    # after invoicing, as without the job queue: a termination for non-payment dated the day
+    # before must not decide by timing whether today's period is invoiced
+    "dunning": ("invoicing",),
     # the debits of today's invoices and the ones the dunning re-presents, in today's order
     "sepa_collection": ("invoicing", "dunning"),
     "credit_notes": (),

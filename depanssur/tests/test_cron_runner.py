@@ -27,6 +27,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models.batching import BatchedStep
+from ..models.depanssur_jobs import DAILY_NEEDS
 from ..tools.sepa_setup import setup_sepa
 from .common import DepanssurSubscriptionCase
 from .queue_common import run_queued_jobs
@@ -300,30 +301,34 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self.assertFalse(self._ready(self.daily))
 
     def test_daily_steps_start_once_their_needs_are_finished(self):
-        """With the job queue, the coordinator's first pass enqueues every step that needs no
-        other (they run alongside); invoicing waits for the steps whose subscriptions it would
-        race, the debit orders for invoicing and the dunning; jobs finishing in any order, the
-        run completes with every effect once."""
+        """With the job queue, each pass of the coordinator enqueues the steps whose needs are
+        finished (they run alongside): terminations first, with the steps that touch no
+        subscription; then the steps it could race; invoicing after them; the dunning after
+        invoicing, the debit orders last. Jobs finishing in any order, the run completes with
+        every effect once."""
+        codes = [
+            code for code, _label, _function in self.env["depanssur.jobs"]._steps("daily", DAY)
+        ]
+        self.assertEqual(codes, DAILY_STEPS)
+        self.assertEqual(set(DAILY_NEEDS), set(codes), "every step says what it needs")
+        for code, needs in DAILY_NEEDS.items():
+            self.assertLessEqual(set(needs), set(codes[: codes.index(code)]), code)
         data = self._daily_data()
-        self._trigger(self.daily, DAY)
-        started = set(self._traces("daily", DAY).mapped("step"))
-        alongside = {
-            "terminations",
-            "scheduled_changes",
-            "carence",
-            "counters",
-            "anniversary",
-            "credit_notes",
-            "webhooks",
-            "rgpd",
-        }
-        self.assertEqual(started, alongside)
-        with freeze_time(f"{DAY} 10:00:00"):
-            run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
-        self._trigger(self.daily, DAY)
-        started = set(self._traces("daily", DAY).mapped("step"))
-        self.assertEqual(started, alongside | {"invoicing", "cap_alerts", "dunning"})
-        self._drive(self.daily, DAY, order=lambda uuids: list(reversed(uuids)))
+        passes = [
+            {"terminations", "credit_notes", "webhooks", "rgpd"},
+            {"scheduled_changes", "carence", "counters", "anniversary"},
+            {"invoicing", "cap_alerts"},
+            {"dunning"},
+            {"sepa_collection"},
+        ]
+        started = set()
+        for new in passes:
+            self._trigger(self.daily, DAY)
+            started |= new
+            self.assertEqual(set(self._traces("daily", DAY).mapped("step")), started)
+            with freeze_time(f"{DAY} 10:00:00"):
+                run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
+        self._drive(self.daily, DAY)
         traces = self._traces("daily", DAY)
         self.assertEqual(self._final(traces), {code: ["done"] for code in DAILY_STEPS})
         self._assert_daily_effects(data)

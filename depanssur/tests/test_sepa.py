@@ -517,6 +517,42 @@ class TestSepaBatches(SepaCommon):
         self.assertEqual(untouched.state, "generated")
         self.assertEqual(untouched.payment_ids, payments)
 
+    def test_an_order_refused_at_the_finish_holds_no_other_order_back(self):
+        """An order whose lines an agent changed is confirmed through the OCA ``draft2open``,
+        whose checks may refuse it (a debit on a mandate no longer usable): it stays draft for
+        Accounting, logged, and the day's other order still gets its file."""
+        subscriptions = self._clients(4)
+        self._invoice(subscriptions[0], "2026-03-01")
+        day = date(2026, 3, 5)
+        with freeze_time("2026-03-05 06:00:00"):
+            mandates = self.Order._depanssur_collect_mandates(day)
+            refused = self.Order.search([("depanssur_collection", "=", True)])
+            self.Order._depanssur_collect_batch(mandates[:2], day)
+            # an order of a later collection date, built by its own batches
+            other = self.Order._depanssur_draft_order(self.env.company, date(2026, 3, 12), day)
+            other._depanssur_add_debits(
+                self.Order._depanssur_invoices_to_collect(day, mandates[2:]), day
+            )
+        self.assertEqual((len(refused.payment_line_ids), len(other.payment_line_ids)), (2, 2))
+        refused.payment_line_ids[0].amount_currency -= 1
+        Line = self.env.registry["account.payment.line"]
+
+        def refusing(line):
+            raise UserError(line.env._("The mandate of this debit is no longer usable."))
+
+        with (
+            freeze_time("2026-03-05 06:00:00"),
+            patch.object(Line, "draft2open_payment_line_check", refusing),
+            self.assertLogs(
+                "odoo.addons.depanssur.models.account_payment_order", "WARNING"
+            ) as logs,
+        ):
+            generated = self.Order._depanssur_collect_finish(day)
+        self.assertEqual(generated, other)
+        self.assertEqual((refused.state, other.state), ("draft", "generated"))
+        self.assertIn("no longer usable", logs.output[0])
+        self._pain(other)
+
     def test_grouped_debit_returned_reopens_each_invoice(self):
         first, mandate = self._sepa_subscription()
         with freeze_time("2026-02-25"):
