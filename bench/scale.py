@@ -110,6 +110,7 @@ class Node:
         self.server = None
         self.cpu = {}
         self.rss = {}
+        self.titles = {}
 
     def start(self):
         env = dict(
@@ -174,6 +175,8 @@ class Node:
             if stat and stat[0] == self.server.pid:
                 self.cpu[int(entry)] = stat[1]
                 self.rss[int(entry)] = max(self.rss.get(int(entry), 0), stat[2])
+                if int(entry) not in self.titles:
+                    self.titles[int(entry)] = _proc_title(int(entry))
 
     def reset(self):
         """Start counting CPU from now (keeps the pids seen)."""
@@ -186,6 +189,29 @@ class Node:
 
     def peak_rss_mb(self):
         return max(self.rss.values(), default=0)
+
+    def peak_rss_by_process(self):
+        """``[(peak MB, queue_job jobs run, process title)]``, largest first: which process
+        holds the peak (the cron worker coordinating, an HTTP worker running jobs, ...)."""
+        jobs = {}
+        with environment(self.db) as env:
+            env.cr.execute(
+                "SELECT worker_pid, count(*) FROM queue_job WHERE worker_pid IS NOT NULL GROUP BY 1"
+            )
+            jobs = dict(env.cr.fetchall())
+        return sorted(
+            ((rss, jobs.get(pid, 0), self.titles.get(pid, "?")) for pid, rss in self.rss.items()),
+            reverse=True,
+        )
+
+
+def _proc_title(pid):
+    """The process title Odoo gives itself (``odoo: cron worker``, ...), or its command."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()[:60]
+    except OSError:
+        return "?"
 
 
 def uptime():
@@ -344,6 +370,8 @@ def runner_measurements(args):
             busy = machine_busy_seconds() - busy
             cpu, rss = node.cpu_seconds(), node.peak_rss_mb()
             out(f"  after the daily run: {uptime()}")
+            for peak, jobs, title in node.peak_rss_by_process()[:4]:
+                out(f"    peak RSS {peak:.0f} MB, {jobs} jobs run: {title}")
             webhook = webhooks_through_the_runner(copy, args.events, [node])
         finally:
             node.stop()
