@@ -554,12 +554,18 @@ class TestSignupConsumer(SignupClientMixin, HttpCase, DepanssurSubscriptionCase)
         path, token = self._confirm_link(subscription)
         page = self.url_open(f"{path}?token={token}")
         self.url_open(path, data={"csrf_token": csrf_of(page.text), "token": token})
-        today = fields.Date.context_today(subscription)
+        today = self._visitor_today()
         self.assertEqual((subscription.state, subscription.date_start), ("carence", today))
         self.assertEqual(len(self._moves(subscription)), 1, "invoiced from today")
 
+    def _visitor_today(self):
+        """The day as the public pages count it: the visitor's (public user's) time zone, not
+        the test user's (Europe/Brussels with demo data: a day ahead from 23:00 UTC)."""
+        public = self.env.ref("base.public_user")
+        return fields.Date.context_today(self.env["depanssur.signup"].with_user(public))
+
     def test_without_express_request_coverage_waits_for_day_15(self):
-        today = fields.Date.context_today(self.env["depanssur.signup"])
+        today = self._visitor_today()
         summary = self._summary()
         later = (today + timedelta(days=15)).strftime("%d/%m/%Y")
         self.assertIn(later, summary.text)
