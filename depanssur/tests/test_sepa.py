@@ -1,4 +1,5 @@
 import base64
+from contextlib import contextmanager
 from datetime import date
 from unittest.mock import patch
 
@@ -353,22 +354,11 @@ class TestSepaBatches(SepaCommon):
         subscriptions = self._clients(3)
         self._invoice(subscriptions[0], "2026-03-01")
         refused = subscriptions[1].invoice_ids
-        Line = self.env.registry["account.payment.line"]
-        check = Line.draft2open_payment_line_check
-
-        def refusing(line):
-            if line.partner_id == refused.partner_id:
-                raise UserError(line.env._("No valid mandate for this debit."))
-            return check(line)
-
         day = date(2026, 3, 5)
-        with (
-            freeze_time("2026-03-05 06:00:00"),
-            patch.object(Line, "draft2open_payment_line_check", refusing),
-            self.assertLogs(
-                "odoo.addons.depanssur.models.account_payment_order", "WARNING"
-            ) as logs,
-        ):
+        with self._line_checks_refusing(
+            lambda line: line.partner_id == refused.partner_id,
+            self.env._("No valid mandate for this debit."),
+        ) as logs:
             lines = self.Order._depanssur_collect_batch(subscriptions.mandate_id, day)
         self.assertEqual(len(lines), 2)
         self.assertNotIn(refused.partner_id, lines.partner_id)
@@ -380,6 +370,27 @@ class TestSepaBatches(SepaCommon):
         self.assertTrue(refused.depanssur_debit_date, "still queued for the next order")
         self.assertFalse((subscriptions.invoice_ids - refused).filtered("depanssur_debit_date"))
         self.assertIn("No valid mandate", logs.output[0])
+
+    @contextmanager
+    def _line_checks_refusing(self, refuse, message):
+        """On 5 March 2026, the OCA check of a payment line refuses the lines ``refuse(line)``
+        names with ``message``; yields the warnings the debit step logs."""
+        Line = self.env.registry["account.payment.line"]
+        check = Line.draft2open_payment_line_check
+
+        def refusing(line):
+            if refuse(line):
+                raise UserError(message)
+            return check(line)
+
+        with (
+            freeze_time("2026-03-05 06:00:00"),
+            patch.object(Line, "draft2open_payment_line_check", refusing),
+            self.assertLogs(
+                "odoo.addons.depanssur.models.account_payment_order", "WARNING"
+            ) as logs,
+        ):
+            yield logs
 
     def _clients(self, count):
         subscriptions = self.env["depanssur.subscription"]
@@ -535,18 +546,9 @@ class TestSepaBatches(SepaCommon):
             )
         self.assertEqual((len(refused.payment_line_ids), len(other.payment_line_ids)), (2, 2))
         refused.payment_line_ids[0].amount_currency -= 1
-        Line = self.env.registry["account.payment.line"]
-
-        def refusing(line):
-            raise UserError(line.env._("The mandate of this debit is no longer usable."))
-
-        with (
-            freeze_time("2026-03-05 06:00:00"),
-            patch.object(Line, "draft2open_payment_line_check", refusing),
-            self.assertLogs(
-                "odoo.addons.depanssur.models.account_payment_order", "WARNING"
-            ) as logs,
-        ):
+        with self._line_checks_refusing(
+            lambda line: True, self.env._("The mandate of this debit is no longer usable.")
+        ) as logs:
             generated = self.Order._depanssur_collect_finish(day)
         self.assertEqual(generated, other)
         self.assertEqual((refused.state, other.state), ("draft", "generated"))
