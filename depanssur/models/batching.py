@@ -14,6 +14,16 @@ def batched(records, size):
         yield records[index : index + size]
 
 
+def browse_in_chunks(model, ids, size=1000):
+    """Yield ``model.browse(chunk)`` for consecutive chunks of ``ids``, flushing and emptying the
+    cache after each: a pass over a set that grows with the book (the daily run's coordinator
+    preparing a step) holds one chunk's records in memory, not the whole set's."""
+    for index in range(0, len(ids), size):
+        yield model.browse(ids[index : index + size])
+        model.env.flush_all()
+        model.env.invalidate_all()
+
+
 def in_cron_run(env):
     """Whether ``env`` runs inside Odoo's cron runner (``ir.cron._run_job`` puts the progress
     record in the context): only then do the jobs commit."""

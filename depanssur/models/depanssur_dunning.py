@@ -4,10 +4,11 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Command
+from odoo.tools import SQL
 
 from ..rules import dunning as dunning_rules
 from ..rules import workflow
-from .batching import run_in_batches
+from .batching import browse_in_chunks, run_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -178,29 +179,37 @@ class DepanssurDunningCase(models.Model):
         credited, then unreconciled) is.
         """
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
-        invoices = self.env["account.move"].search(
-            [
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("depanssur_subscription_id", "!=", False),
-                ("payment_state", "in", ("not_paid", "partial")),
-                ("invoice_date_due", "<", day),
-            ]
-        )
-        followed = self.search(
-            [
-                ("invoice_id", "in", invoices.ids),
-                "|",
-                ("state", "!=", "closed"),
-                ("close_reason", "not in", SETTLED_REASONS),
-            ]
-        )
-        cases = self.browse()
-        for invoice in invoices - followed.invoice_id:
-            cases |= self._open_for(
-                invoice.depanssur_subscription_id, invoice, invoice.invoice_date_due
+        # set-based, ids only: the overdue invoices of a large book are not loaded at once
+        # (run by the daily run's coordinator, whose memory must not grow with the book)
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT m.id FROM account_move m
+                 WHERE m.move_type = 'out_invoice' AND m.state = 'posted'
+                   AND m.depanssur_subscription_id IS NOT NULL
+                   AND m.payment_state IN ('not_paid', 'partial')
+                   AND m.invoice_date_due < %(day)s
+                   AND NOT EXISTS (
+                       SELECT 1 FROM depanssur_dunning_case c
+                        WHERE c.invoice_id = m.id
+                          AND (c.state != 'closed' OR c.close_reason IS NULL
+                               OR c.close_reason NOT IN %(settled)s))
+                 ORDER BY m.id
+                """,
+                day=day,
+                settled=SETTLED_REASONS,
             )
-        return cases
+        )
+        opened = []
+        for invoices in browse_in_chunks(
+            self.env["account.move"], [row[0] for row in self.env.cr.fetchall()]
+        ):
+            for invoice in invoices:
+                opened += self._open_for(
+                    invoice.depanssur_subscription_id, invoice, invoice.invoice_date_due
+                ).ids
+        return self.browse(opened)
 
     def _close(self, reason, day=None):
         """Close the open cases of ``self`` for ``reason``; a suspension they caused is lifted
@@ -245,12 +254,23 @@ class DepanssurDunningCase(models.Model):
     def _cron_close_settled(self, day=None):
         """Close the cases whose invoice got paid or credited (a safety net: a payment closes
         its case at once, see ``account.move._invoice_paid_hook``)."""
-        cases = self.search([("state", "!=", "closed"), ("invoice_id", "!=", False)])
-        paid = cases.filtered(lambda c: c.invoice_id.payment_state in ("paid", "in_payment"))
-        credited = cases.filtered(lambda c: c.invoice_id.payment_state == "reversed")
-        paid._close("paid", day)
-        credited._close("credit_note", day)
-        return paid | credited
+        # set-based, ids only (see ``_cron_open_overdue``)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT c.id, m.payment_state FROM depanssur_dunning_case c
+              JOIN account_move m ON m.id = c.invoice_id
+             WHERE c.state != 'closed' AND m.payment_state IN ('paid', 'in_payment', 'reversed')
+             ORDER BY c.id
+            """
+        )
+        settled = self.env.cr.fetchall()
+        closed = []
+        for reason, states in (("paid", ("paid", "in_payment")), ("credit_note", ("reversed",))):
+            ids = [case_id for case_id, state in settled if state in states]
+            for cases in browse_in_chunks(self, ids):
+                closed += cases._close(reason, day).ids
+        return self.browse(closed)
 
     # ------------------------------------------------------------
     # The ladder

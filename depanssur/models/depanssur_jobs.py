@@ -338,25 +338,37 @@ class DepanssurJobs(models.AbstractModel):
 
     @api.model
     def _cap_alerts_due(self, day):
-        return (
-            self.env["depanssur.subscription.usage"]
-            .search(
-                [
-                    ("option_id", "=", False),
-                    ("year_start", "<=", day),
-                    ("year_end", ">=", day),
-                    ("subscription_id.state", "in", ("carence", "active", "suspended")),
-                    "|",
-                    ("alert_80_sent", "=", False),
-                    ("alert_cap_sent", "=", False),
-                    # counters at zero are at no cap (most of the book): left in the database
-                    "|",
-                    ("interventions_used", ">", 0),
-                    ("amount_consumed", ">", 0),
-                ],
-                order="id",
-            )
-            .filtered(self._cap_alert_due)
+        """The plan counters of ``day``'s coverage year due for an alert they have not had
+        (set-based, ids only: the counters of a large book are not loaded to find the few at a
+        cap; ``_cap_alert_due`` is the same rule, re-checked by each batch)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT id FROM (
+                SELECT u.id, u.alert_80_sent, u.alert_cap_sent,
+                       GREATEST(
+                           CASE WHEN p.yearly_cap_amount != 0
+                                THEN u.amount_consumed / p.yearly_cap_amount END,
+                           CASE WHEN p.yearly_cap_count != 0
+                                THEN u.interventions_used::numeric / p.yearly_cap_count END
+                       ) AS ratio
+                  FROM depanssur_subscription_usage u
+                  JOIN depanssur_subscription s ON s.id = u.subscription_id
+                  JOIN depanssur_plan p ON p.id = s.plan_id
+                 WHERE u.option_id IS NULL AND u.year_start <= %(day)s AND u.year_end >= %(day)s
+                   AND s.state IN %(running)s
+                   AND (u.alert_80_sent IS NOT TRUE OR u.alert_cap_sent IS NOT TRUE)
+                   -- counters at zero are at no cap (most of the book): left in the database
+                   AND (u.interventions_used > 0 OR u.amount_consumed > 0)
+            ) counters
+             WHERE (ratio >= 1 AND alert_cap_sent IS NOT TRUE)
+                OR (ratio >= 0.8 AND alert_80_sent IS NOT TRUE)
+             ORDER BY id
+            """,
+            {"day": day, "running": RUNNING_STATES},
+        )
+        return self.env["depanssur.subscription.usage"].browse(
+            row[0] for row in self.env.cr.fetchall()
         )
 
     @api.model

@@ -128,6 +128,21 @@ class TestDunning(SMSCase, DepanssurSubscriptionCase):
         self.assertEqual(self._advance(date(2026, 4, 2)), case)
         self.assertEqual(len(case.action_ids), 5)
 
+    def test_a_payment_the_hook_missed_closes_its_case_at_the_next_run(self):
+        """The daily run's safety net (set-based): a case whose invoice got paid without the
+        payment hook closing it (an import, a module overriding the hook) is closed as paid, and
+        the suspension it caused lifted; a paid invoice never opens a case again."""
+        case = self._advance(date(2026, 3, 16))
+        self.assertEqual(self.subscription.state, "suspended")
+        with patch.object(type(self.env["account.move"]), "_invoice_paid_hook", lambda self: None):
+            self._pay(self.invoice)
+        self.assertEqual(self.invoice.payment_state, "paid")
+        self.assertEqual(case.state, "open")
+        case = self._advance(date(2026, 3, 21))
+        self.assertEqual((case.state, case.close_reason), ("closed", "paid"))
+        self.assertNotEqual(self.subscription.state, "suspended")
+        self.assertEqual(self._advance(date(2026, 3, 22)), case)
+
     def test_webhooks_open_and_close(self):
         event = self.env["depanssur.webhook.event"].create(
             {

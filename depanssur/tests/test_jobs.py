@@ -67,6 +67,69 @@ class TestJobsAndNotifications(CronMixinCase, SMSCase, DepanssurSubscriptionCase
             self._subjects(subscription).count(f"Plafond annuel atteint — {subscription.name}"), 1
         )
 
+    def test_cap_alerts_due_are_the_rule_in_sql(self):
+        """The daily run lists the counters due for an alert in SQL (the book's counters are not
+        loaded): the same ones as the rule each batch re-checks, at the 80 % and 100 % edges."""
+        day = date(2026, 3, 2)
+        amount_only = self.plan_essentiel.copy({"yearly_cap_count": 0})
+        count_only = self.plan_essentiel.copy({"yearly_cap_amount": 0, "yearly_cap_count": 5})
+        both = self.plan_essentiel  # 600 EUR, 2 interventions
+        cases = [
+            # plan, interventions, amount, alerts sent (80 %, cap), alert due
+            (both, 0, 479.99, (False, False), None),
+            (both, 0, 480, (False, False), "cap_80"),
+            (both, 1, 0, (False, False), None),
+            (both, 2, 0, (False, False), "cap_reached"),
+            (both, 0, 600, (False, False), "cap_reached"),
+            (both, 0, 600, (True, True), None),
+            (both, 0, 480, (True, False), None),
+            (both, 0, 600, (True, False), "cap_reached"),
+            (amount_only, 5, 0, (False, False), None),
+            (amount_only, 0, 480, (False, False), "cap_80"),
+            (count_only, 4, 0, (False, False), "cap_80"),
+            (count_only, 3, 1000, (False, False), None),
+            (count_only, 5, 0, (True, True), None),
+        ]
+        homes = iter(
+            self.env["res.partner"].create(
+                [
+                    {
+                        "name": f"Client {index}",
+                        "street": f"{index} rue",
+                        "zip": "69001",
+                        "city": "Lyon",
+                    }
+                    for index in range(len(cases) + 2)
+                ]
+            )
+        )
+        expected = self.env["depanssur.subscription.usage"]
+        usages = self.env["depanssur.subscription.usage"]
+        for plan, count, amount, (sent_80, sent_cap), alert in cases:
+            subscription = self._subscribe(next(homes), plan, date_start="2026-01-01")
+            usage = subscription._ensure_usage(day)
+            usage.write(
+                {
+                    "interventions_used": count,
+                    "amount_consumed": amount,
+                    "alert_80_sent": sent_80,
+                    "alert_cap_sent": sent_cap,
+                }
+            )
+            usages |= usage
+            if alert:
+                expected |= usage
+            self.assertEqual(self.Jobs._cap_alert_due(usage), alert, (plan.name, count, amount))
+        # a counter at its cap whose subscription has ended, an option's counter: no alert
+        ended = self._subscribe(next(homes), date_start="2026-01-01")
+        ended._ensure_usage(day).amount_consumed = 600
+        ended._change_state("terminated", next_billing_date=False)
+        with_option = self._subscribe(next(homes), date_start="2026-01-01")
+        with_option._ensure_usage(day, self.option_appliances).amount_consumed = 500
+        due = self.Jobs._cap_alerts_due(day)
+        self.assertEqual(due.filtered(lambda u: u in usages | ended.usage_ids), expected)
+        self.assertFalse(due & (ended | with_option).usage_ids)
+
     def test_anniversary_notice_and_reset(self):
         subscription = self._subscribe(date_start="2026-01-15")
         self.Jobs._cron_anniversary_notices(date(2026, 12, 16))
