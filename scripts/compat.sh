@@ -134,6 +134,16 @@ compat_template() {
 
 # The previous release: the parent of the commit that set the manifest's current version.
 # Prints "<commit> <version>".
+# depanssur's own indexes and constraints in database $1, one name per line: an upgraded database
+# must end with the same ones as a fresh install (a migration drops what the module no longer
+# declares; Odoo creates what it declares but never drops an index it forgot).
+compat_schema() {
+    psql_local -d "$1" -tA -c "
+        SELECT indexname FROM pg_indexes WHERE indexname LIKE '%depanssur%'
+        UNION SELECT conname FROM pg_constraint WHERE conname LIKE '%depanssur%'
+        ORDER BY 1"
+}
+
 compat_previous_release() {
     local current commit version bump=""
     git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || return 1
@@ -168,7 +178,7 @@ compat_baseline_file() {
 
 compat_run() {
     local t0 fingerprint tmpl cache_dir cache key db rc report base_report new_failures
-    local with_failures base_failures prev prev_dir addons_prev total failed elapsed
+    local with_failures base_failures prev prev_dir addons_prev total failed elapsed fresh_schema
     t0=$(date +%s)
     compat_passed=0
     compat_failed=0
@@ -213,6 +223,7 @@ compat_run() {
     fi
     rc=0
     compat_live "$db" installed || rc=1
+    fresh_schema=$(compat_schema "$db")
     log "[compat] Odoo's tests with depanssur (log: .odoo-compat-depanssur.log)"
     compat_odoo_tests "$db" "$ROOT/.odoo-compat-depanssur.log"
     report=$(compat_report "$ROOT/.odoo-compat-depanssur.log")
@@ -263,6 +274,12 @@ compat_run() {
             rc=1
         elif ! compat_live "$db" installed; then
             rc=1
+        elif [ "$(compat_schema "$db")" != "$fresh_schema" ]; then
+            log "[compat] FAILED: after -u depanssur, depanssur's indexes and constraints differ from a fresh install's (< upgraded, > fresh):"
+            diff <(compat_schema "$db") <(echo "$fresh_schema") | grep '^[<>]' | sed 's/^/    /'
+            rc=1
+        else
+            log "[compat] upgrade: depanssur's $(echo "$fresh_schema" | wc -l) indexes and constraints as a fresh install's"
         fi
         db_drop "$db"
         rm -rf "$prev_dir"
