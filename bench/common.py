@@ -79,6 +79,22 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak_rss():
+    """Start measuring this process's peak RSS from now (Linux: VmHWM reset to the current RSS;
+    ``ru_maxrss`` is not reset)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def current_peak_rss_mb():
+    """This process's peak RSS (VmHWM) since the last ``reset_peak_rss``."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return peak_rss_mb()
+
+
 class Timer:
     def __enter__(self):
         self.start = time.perf_counter()

@@ -1,6 +1,6 @@
 {
     "name": "Depanssur",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Services/Subscriptions",
     "summary": "Back-office CRM for home-emergency repair subscriptions: clients, "
     "subscriptions, claim files, webhooks, credit notes, dunning, KPIs",

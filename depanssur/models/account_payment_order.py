@@ -1,8 +1,9 @@
 import logging
 from datetime import timedelta
 
+import psycopg2
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import LockError, UserError
 from odoo.tools import SQL
 
 from ..rules import sepa
@@ -46,9 +47,19 @@ class AccountPaymentOrder(models.Model):
         "depanssur.sepa.return", "order_id", string="Bank returns"
     )
 
-    _depanssur_one_draft_per_date = models.UniqueIndex(
-        "(company_id, date_scheduled) WHERE depanssur_collection AND state = 'draft'",
-        "A subscription debit order is already being built for this collection date.",
+    depanssur_part = fields.Integer(
+        string="Part",
+        default=1,
+        readonly=True,
+        copy=False,
+        help="A collection date's debits are split into orders of at most the company's "
+        "“Debits per bank file”: part 1, 2, ... of that date, each with its own pain.008.",
+    )
+
+    _depanssur_one_draft_per_part = models.UniqueIndex(
+        "(company_id, date_scheduled, depanssur_part) "
+        "WHERE depanssur_collection AND state = 'draft'",
+        "This part of the subscription debit order is already being built for this date.",
     )
 
     # ------------------------------------------------------------
@@ -116,15 +127,40 @@ class AccountPaymentOrder(models.Model):
         step's batches); the draft order of each company and collection date is created first,
         here, so that batches running in parallel add their debits to the same order."""
         day = fields.Date.to_date(day)
-        invoices = self._depanssur_invoices_to_collect(day)
-        for company, collection_day in self._depanssur_group(invoices, day):
-            self._depanssur_draft_order(company, collection_day, day)
-        return invoices.depanssur_subscription_id.mandate_id
+        # set-based, ids only (run by the daily run's coordinator, whose memory must not grow
+        # with the book): the invoices ``_depanssur_invoices_to_collect`` finds, by company and
+        # debit date; each batch finds its mandates' invoices again, with the same rule
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT m.company_id, m.depanssur_debit_date, array_agg(DISTINCT s.mandate_id)
+                  FROM account_move m
+                  JOIN depanssur_subscription s ON s.id = m.depanssur_subscription_id
+                  JOIN account_banking_mandate mandate ON mandate.id = s.mandate_id
+                 WHERE m.move_type = 'out_invoice' AND m.state = 'posted'
+                   AND m.payment_state IN ('not_paid', 'partial')
+                   AND m.depanssur_debit_date <= %(latest)s
+                   AND s.payment_method = 'sepa' AND mandate.state = 'valid'
+                 GROUP BY m.company_id, m.depanssur_debit_date
+                """,
+                latest=day + timedelta(days=sepa.SUBMISSION_LEAD_DAYS),
+            )
+        )
+        groups, mandates = set(), set()
+        for company_id, debit_day, mandate_ids in self.env.cr.fetchall():
+            groups.add((company_id, sepa.collection_date(debit_day, day)))
+            mandates.update(mandate_ids)
+        Company = self.env["res.company"]
+        for company_id, collection_day in sorted(groups):
+            self._depanssur_draft_order(Company.browse(company_id), collection_day, day)
+        return self.env["account.banking.mandate"].browse(sorted(mandates))
 
     @api.model
-    def _depanssur_draft_order(self, company, collection_day, day):
-        """The draft subscription order of ``company`` for ``collection_day``, created when
-        missing (at most one: a unique index); empty when the company cannot debit."""
+    def _depanssur_draft_order(self, company, collection_day, day, part=1):
+        """The draft subscription order of ``company`` for ``collection_day`` (its ``part``),
+        created when missing (at most one per part: a unique index); empty when the company
+        cannot debit."""
         mode = company._depanssur_sepa_payment_mode()
         if not mode:
             _logger.info("%s has no SEPA direct debit mode: nothing collected", company.name)
@@ -136,6 +172,7 @@ class AccountPaymentOrder(models.Model):
                 ("state", "=", "draft"),
                 ("company_id", "=", company.id),
                 ("date_scheduled", "=", collection_day),
+                ("depanssur_part", "=", part),
             ],
             limit=1,
         )
@@ -149,17 +186,37 @@ class AccountPaymentOrder(models.Model):
             raise UserError(
                 self.env._("Missing bank account on bank journal '%s'.", journal.display_name)
             )
-        return Order.create(
-            {
-                "payment_mode_id": mode.id,
-                "date_prefered": "fixed",
-                "date_scheduled": collection_day,
-                "depanssur_collection": True,
-                "description": self.env._(
-                    "Subscriptions debited on %(date)s", date=collection_day.strftime("%d/%m/%Y")
-                ),
-            }
+        description = self.env._(
+            "Subscriptions debited on %(date)s", date=collection_day.strftime("%d/%m/%Y")
         )
+        if part > 1:
+            description = self.env._(
+                "%(description)s (part %(part)s)", description=description, part=part
+            )
+        values = {
+            "payment_mode_id": mode.id,
+            "date_prefered": "fixed",
+            "date_scheduled": collection_day,
+            "depanssur_collection": True,
+            "depanssur_part": part,
+            "description": description,
+        }
+        if part == 1:
+            return Order.create(values)
+        # a later part is made by a batch, under the lock of part 1 (``_depanssur_add_debits_
+        # in_parts``); a batch whose snapshot predates another batch's new part finds it taken
+        # by the unique index: it tries again later, on fresh data
+        try:
+            with self.env.cr.savepoint():
+                order = Order.create(values)
+                order.flush_recordset()
+        except psycopg2.errors.UniqueViolation as error:
+            raise LockError(
+                self.env._(
+                    "Part %(part)s of this debit order is being made by another batch.", part=part
+                )
+            ) from error
+        return order
 
     @api.model
     def _depanssur_collect_batch(self, mandates, day):
@@ -174,7 +231,38 @@ class AccountPaymentOrder(models.Model):
         for (company, collection_day), moves in self._depanssur_group(invoices, day).items():
             order = self._depanssur_draft_order(company, collection_day, day)
             if order:
-                lines |= order._depanssur_add_debits_safely(moves, day)
+                lines |= order._depanssur_add_debits_in_parts(moves, day)
+        return lines
+
+    def _depanssur_add_debits_in_parts(self, invoices, day):
+        """Add the debits of ``invoices`` to this draft order (part 1 of its date) and to the
+        next parts: each part holds at most the company's ``depanssur_sepa_max_debits`` invoices
+        (0: no limit), a client's invoices stay in one part (the OCA module groups them into one
+        debit). Part 1 is locked first: batches running at once take turns on the date's parts
+        (which one has room, which one to make). Returns the payment lines added."""
+        self.ensure_one()
+        self.lock_for_update(allow_referencing=True)
+        limit = self.company_id.depanssur_sepa_max_debits
+        groups = list(
+            invoices.grouped(lambda move: move.depanssur_subscription_id.mandate_id).values()
+        )
+        Line = self.env["account.payment.line"]
+        lines = Line
+        order = self
+        while groups:
+            room = limit - Line.search_count([("order_id", "=", order.id)]) if limit else None
+            taken = self.env["account.move"]
+            while groups and (room is None or len(taken) + len(groups[0]) <= room):
+                taken |= groups.pop(0)
+            if not taken and room == limit:
+                # one client with more invoices than a file holds: alone in a part
+                taken = groups.pop(0)
+            if taken:
+                lines |= order._depanssur_add_debits_safely(taken, day)
+            if groups:
+                order = self._depanssur_draft_order(
+                    order.company_id, order.date_scheduled, day, part=order.depanssur_part + 1
+                )
         return lines
 
     def _depanssur_add_debits_safely(self, invoices, day):
@@ -185,6 +273,9 @@ class AccountPaymentOrder(models.Model):
         try:
             with self.env.cr.savepoint():
                 return self._depanssur_add_debits(invoices, day)
+        except LockError:
+            # the order is busy (another batch, an agent): not a refusal, the batch is retried
+            raise
         except UserError as error:
             _logger.info(
                 "direct debit order %s: refused in bulk (%s), again mandate by mandate",
@@ -198,6 +289,8 @@ class AccountPaymentOrder(models.Model):
             try:
                 with self.env.cr.savepoint():
                     lines |= self._depanssur_add_debits(moves, day)
+            except LockError:
+                raise
             except UserError as error:
                 _logger.warning(
                     "direct debit order %s: mandate %s left out: %s",
@@ -373,6 +466,10 @@ class AccountPaymentOrder(models.Model):
         )
         generated = self.browse()
         for order in orders:
+            # each order with a fresh cache: the memory of one order's file (at most the
+            # company's debits per bank file), not of the day's
+            self.env.flush_all()
+            self.env.invalidate_all()
             order = order.with_company(order.company_id).with_context(date=str(day))
             if not order.payment_line_ids:
                 order.unlink()

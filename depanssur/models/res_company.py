@@ -1,7 +1,7 @@
 import logging
 
-from odoo import fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +59,21 @@ class ResCompany(models.Model):
         help="Payment mode of the monthly debit orders (its bank journal holds the creditor's "
         "account). Empty: the company's first SEPA direct debit mode.",
     )
+
+    depanssur_sepa_max_debits = fields.Integer(
+        string="Debits per bank file",
+        default=10000,
+        help="A collection date's debits are split into debit orders of at most this many, each "
+        "with its own pain.008 file (banks take several files a day; a smaller file is built with "
+        "less memory). 0: one order per collection date, whatever its size.",
+    )
+
+    @api.constrains("depanssur_sepa_max_debits")
+    def _check_depanssur_sepa_max_debits(self):
+        if any(company.depanssur_sepa_max_debits < 0 for company in self):
+            raise ValidationError(
+                self.env._("The number of debits per bank file cannot be negative.")
+            )
 
     def _depanssur_sepa_payment_mode(self):
         self.ensure_one()

@@ -43,6 +43,15 @@ class ResConfigSettings(models.TransientModel):
     depanssur_portal_responsible_id = fields.Many2one(
         related="company_id.depanssur_portal_responsible_id", readonly=False
     )
+    depanssur_sepa_payment_mode_id = fields.Many2one(
+        related="company_id.depanssur_sepa_payment_mode_id",
+        readonly=False,
+        domain="[('payment_method_id.code', '=', 'sepa_direct_debit'), "
+        "('company_id', '=', company_id)]",
+    )
+    depanssur_sepa_max_debits = fields.Integer(
+        related="company_id.depanssur_sepa_max_debits", readonly=False
+    )
 
     def action_depanssur_generate_sample_year(self):
         """Settings > Depanssur > Demonstration: the sample year (administrators, demo

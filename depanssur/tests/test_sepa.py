@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 from lxml import etree
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, LockError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import file_path
@@ -471,6 +471,92 @@ class TestSepaBatches(SepaCommon):
         ):
             order.payment_line_ids[0].copy({"order_id": order.id})
             self.env.flush_all()
+
+    def test_a_date_s_debits_are_split_into_files_of_at_most_n(self):
+        """With "Debits per bank file" at 2, the day's 5 debits go into parts of at most 2
+        invoices, whatever order the batches run in; a client's two invoices stay in one part
+        (one debit); each part is its own order with its own pain.008."""
+        self.env.company.depanssur_sepa_max_debits = 2
+        subscriptions = self._clients(4)
+        with freeze_time("2026-02-25"):
+            home = self.env["res.partner"].create(
+                {
+                    "parent_id": subscriptions[0].partner_id.id,
+                    "type": "delivery",
+                    "name": "Maison de campagne",
+                    "street": "2 chemin des Vignes",
+                    "zip": "69400",
+                    "city": "Villefranche-sur-Saône",
+                }
+            )
+            second_home = self._subscribe(
+                partner=subscriptions[0].partner_id,
+                date_start="2026-03-01",
+                risk_address_id=home.id,
+            )
+            second_home.with_user(self.user_agent)._depanssur_set_payment_method(
+                "sepa", subscriptions[0].mandate_id
+            )
+        self._invoice(subscriptions[0], "2026-03-01")
+        invoices = (subscriptions | second_home).invoice_ids
+        self.assertEqual(len(invoices), 5)
+        day = date(2026, 3, 5)
+        Batch = self.env["depanssur.job.batch"]
+        with (
+            freeze_time("2026-03-05 06:00:00"),
+            patch("odoo.addons.depanssur.models.depanssur_jobs.COLLECT_BATCH_SIZE", 1),
+        ):
+            code, label, step = self._step(day)
+            trace = Batch._enqueue_step("daily", code, label, day, step)
+            self.assertEqual(trace.job_count, 4, "one job per mandate")
+            states = run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
+            self.assertEqual(list(states.values()), ["done"] * 4)
+            # a batch run again adds nothing, to no part
+            Batch._job_run_batch(trace, subscriptions[0].mandate_id)
+            Batch._enqueue_finish(trace, label, day, step)
+            self.assertEqual(list(run_queued_jobs(self).values()), ["done"])
+        orders = self.Order.search([("depanssur_collection", "=", True)], order="depanssur_part")
+        self.assertEqual(orders.mapped("depanssur_part"), [1, 2, 3])
+        self.assertEqual(set(orders.mapped("state")), {"generated"})
+        self.assertEqual(sorted(len(order.payment_line_ids) for order in orders), [1, 2, 2])
+        self.assertEqual(orders.payment_line_ids.move_line_id.move_id, invoices)
+        self.assertEqual(set(orders.mapped("date_scheduled")), {date(2026, 3, 6)})
+        self.assertIn("(part 3)", orders[2].description)
+        both = orders.payment_line_ids.filtered(lambda line: line.partner_id == home.parent_id)
+        self.assertEqual((len(both), len(both.order_id), len(both.payment_ids)), (2, 1, 1))
+        for order in orders:
+            self.assertAlmostEqual(
+                order.total_company_currency,
+                sum(order.payment_line_ids.mapped("amount_company_currency")),
+                places=2,
+            )
+            root = self._pain(order)
+            self.assertEqual(
+                len(root.findall(".//p:DrctDbtTxInf", namespaces=NS)), len(order.payment_ids)
+            )
+        self.assertFalse(invoices.filtered("depanssur_debit_date"))
+
+    def test_an_order_busy_elsewhere_postpones_the_batch_and_refuses_nothing(self):
+        """The draft order locked by another transaction (an agent editing it, another batch):
+        the batch stops with a lock error (the job queue retries it later) instead of taking
+        every debit for refused; nothing is half-written, the invoices stay queued."""
+        subscriptions = self._clients(2)
+        self._invoice(subscriptions[0], "2026-03-01")
+        day = date(2026, 3, 5)
+        Order = self.env.registry["account.payment.order"]
+        lock = Order.lock_for_update
+
+        def busy(orders, *args, **kwargs):
+            if orders.depanssur_collection:
+                raise LockError(self.env._("Cannot lock the record."))
+            return lock(orders, *args, **kwargs)
+
+        with freeze_time("2026-03-05 06:00:00"):
+            mandates = self.Order._depanssur_collect_mandates(day)
+            with patch.object(Order, "lock_for_update", busy), self.assertRaises(LockError):
+                self.Order._depanssur_collect_batch(mandates, day)
+        self.assertFalse(self.env["account.payment.line"].search([]))
+        self.assertEqual(len(subscriptions.invoice_ids.filtered("depanssur_debit_date")), 2)
 
     def test_draft_order_edited_by_an_agent_is_debited_as_edited(self):
         """The batches made the draft order's payments; an agent then removes one debit and
