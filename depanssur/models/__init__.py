@@ -32,6 +32,7 @@ from . import (
     depanssur_webhook_event,
     depanssur_webhook_secret,
     ir_actions_report,
+    ir_cron,
     queue_job,
     res_company,
     res_config_settings,

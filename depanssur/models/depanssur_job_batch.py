@@ -6,6 +6,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import LockError
 
 from .batching import BatchedStep, batched, commit_progress, in_cron_run
+from .ir_cron import woken_only
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +60,16 @@ class DepanssurJobBatch(models.AbstractModel):
         Returns ``(traces, finished)`` as ``_run_steps``."""
         Run = self.env["depanssur.job.run"]
         current = Run._open_run(job, day, [code for code, _label, _function in steps])
+        # no run open, one done for the day: a wake-up that arrived after the run was complete
+        # (the last jobs of two steps finishing together each woke the cron up; the first
+        # wake-up completed the run). The day's run is started by its scheduled time or by hand,
+        # never again by a late wake-up.
+        if (
+            not current
+            and woken_only(self.env.ref(RUN_CRONS[job], raise_if_not_found=False))
+            and Run.search_count([("job", "=", job), ("run_date", "=", day)], limit=1)
+        ):
+            return Run.browse(), True
         needs = self.env["depanssur.jobs"]._step_needs(job, steps)
         traces = Run.browse()
         finished = set()

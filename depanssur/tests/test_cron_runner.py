@@ -293,6 +293,14 @@ class TestCronRunner(CronMixinCase, DepanssurSubscriptionCase):
         self.assertEqual(
             invoicing.queue_job_ids.channel, "root.depanssur.invoicing", "a job per batch"
         )
+        # a wake-up arriving after the run was complete (the last jobs of two steps finishing
+        # together each wake the cron up, the first one completes the run): nothing starts
+        with freeze_time(f"{DAY} 10:00:00"):
+            self.daily._trigger()
+        self.assertTrue(self._ready(self.daily))
+        self._trigger(self.daily, DAY)
+        self.assertEqual(self._traces("daily", DAY), traces, "no second run from a late wake-up")
+        self.assertFalse(self._ready(self.daily))
         # the same day again (a manual "Run"): a new run, which has nothing left to do
         self._drive(self.daily, DAY)
         again = self._traces("daily", DAY) - traces
