@@ -370,7 +370,7 @@ def runner_measurements(args):
             busy = machine_busy_seconds() - busy
             cpu, rss = node.cpu_seconds(), node.peak_rss_mb()
             out(f"  after the daily run: {uptime()}")
-            for peak, jobs, title in node.peak_rss_by_process()[:4]:
+            for peak, jobs, title in node.peak_rss_by_process():
                 out(f"    peak RSS {peak:.0f} MB, {jobs} jobs run: {title}")
             webhook = webhooks_through_the_runner(copy, args.events, [node])
         finally:

@@ -192,8 +192,16 @@ def main():
             with Timer() as phase3:
                 orders = Order._depanssur_collect_finish(today)
             peaks["finish"] = current_peak_rss_mb()
-        lines = sum(len(order.payment_line_ids) for order in orders)
-        payments = sum(len(order.payment_ids) for order in orders)
+        env.invalidate_all()
+        per_order = [
+            (
+                env["account.payment.line"].search_count([("order_id", "=", order_id)]),
+                env["account.payment"].search_count([("payment_order_id", "=", order_id)]),
+            )
+            for order_id in orders.ids
+        ]
+        lines = sum(count for count, _payments in per_order)
+        payments = sum(count for _lines, count in per_order)
         out(
             f"debit order step: {len(orders)} order(s), {lines} debits, {payments} payments, "
             f"{timer.seconds:.1f} s wall ({lines / max(timer.seconds, 1e-9):.0f} debits/s), "
@@ -205,7 +213,7 @@ def main():
             f"{COLLECT_BATCH_SIZE} {phase2.seconds:.1f} s (peak {peaks['batches']:.0f} MB); finish "
             f"(confirm + pain.008 + XSD) {phase3.seconds:.1f} s (peak {peaks['finish']:.0f} MB)"
         )
-        out(f"  debits per order: {sorted(len(order.payment_line_ids) for order in orders)}")
+        out(f"  debits per order: {sorted(count for count, _payments in per_order)}")
         out(f"uptime after the step: {uptime()}")
         if not orders:
             return
@@ -214,8 +222,9 @@ def main():
         )
         # the floor: the same files built and checked again, alone
         pain_seconds = xsd_seconds = size = 0
-        for order in orders:
+        for order_id in orders.ids:
             env.invalidate_all()
+            order = env["account.payment.order"].browse(order_id)  # alone in its prefetch set
             with Timer() as pain:
                 xml, _name = order.generate_payment_file()
             with Timer() as xsd:

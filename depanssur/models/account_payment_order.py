@@ -211,6 +211,8 @@ class AccountPaymentOrder(models.Model):
                 order = Order.create(values)
                 order.flush_recordset()
         except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name != "account_payment_order_depanssur_one_draft_per_part":
+                raise
             raise LockError(
                 self.env._(
                     "Part %(part)s of this debit order is being made by another batch.", part=part
@@ -465,11 +467,12 @@ class AccountPaymentOrder(models.Model):
             [("depanssur_collection", "=", True), ("state", "=", "draft")], order="id"
         )
         generated = self.browse()
-        for order in orders:
-            # each order with a fresh cache: the memory of one order's file (at most the
-            # company's debits per bank file), not of the day's
+        for order_id in orders.ids:
+            # each order with a fresh cache and alone in its prefetch set: the memory of one
+            # order's file (at most the company's debits per bank file), not of the day's
             self.env.flush_all()
             self.env.invalidate_all()
+            order = self.sudo().browse(order_id)
             order = order.with_company(order.company_id).with_context(date=str(day))
             if not order.payment_line_ids:
                 order.unlink()

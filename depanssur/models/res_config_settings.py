@@ -46,8 +46,10 @@ class ResConfigSettings(models.TransientModel):
     depanssur_sepa_payment_mode_id = fields.Many2one(
         related="company_id.depanssur_sepa_payment_mode_id",
         readonly=False,
+        # the modes the debit orders can use (``res.company._depanssur_sepa_payment_mode``)
         domain="[('payment_method_id.code', '=', 'sepa_direct_debit'), "
-        "('company_id', '=', company_id)]",
+        "('company_id', '=', company_id), ('bank_account_link', '=', 'fixed'), "
+        "('fixed_journal_id', '!=', False)]",
     )
     depanssur_sepa_max_debits = fields.Integer(
         related="company_id.depanssur_sepa_max_debits", readonly=False

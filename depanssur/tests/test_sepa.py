@@ -545,16 +545,25 @@ class TestSepaBatches(SepaCommon):
         day = date(2026, 3, 5)
         Order = self.env.registry["account.payment.order"]
         lock = Order.lock_for_update
+        calls = []
 
         def busy(orders, *args, **kwargs):
-            if orders.depanssur_collection:
+            # the batch locks part 1 to choose a part, then the part it adds to: that second
+            # lock fails, inside the guard that takes a refused debit for the client's fault
+            calls.append(orders)
+            if orders.depanssur_collection and len(calls) > 1:
                 raise LockError(self.env._("Cannot lock the record."))
             return lock(orders, *args, **kwargs)
 
         with freeze_time("2026-03-05 06:00:00"):
             mandates = self.Order._depanssur_collect_mandates(day)
-            with patch.object(Order, "lock_for_update", busy), self.assertRaises(LockError):
+            with (
+                patch.object(Order, "lock_for_update", busy),
+                self.assertRaises(LockError),
+                self.cr.savepoint(),
+            ):
                 self.Order._depanssur_collect_batch(mandates, day)
+        self.assertEqual(len(calls), 2, "stopped at the busy order, no mandate-by-mandate retry")
         self.assertFalse(self.env["account.payment.line"].search([]))
         self.assertEqual(len(subscriptions.invoice_ids.filtered("depanssur_debit_date")), 2)
 
