@@ -485,9 +485,11 @@ class AccountPaymentOrder(models.Model):
             try:
                 # one order the OCA checks refuse (a debit an agent added on a revoked mandate,
                 # ...) stays draft for Accounting, logged; the other orders get their files
+                # (or a draft left from an earlier day, moved to a date whose part is being
+                # built: the unique index of the parts)
                 with self.env.cr.savepoint():
                     order._depanssur_confirm(collection_day)
-            except UserError as error:
+            except (UserError, psycopg2.errors.UniqueViolation) as error:
                 _logger.warning("direct debit order %s left in draft: %s", order.id, error.args[0])
                 continue
             generated |= order
