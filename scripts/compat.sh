@@ -132,18 +132,21 @@ compat_template() {
     echo "$tmpl"
 }
 
-# The previous release: the parent of the commit that set the manifest's current version.
-# Prints "<commit> <version>".
-# depanssur's own indexes and constraints in database $1, one name per line: an upgraded database
-# must end with the same ones as a fresh install (a migration drops what the module no longer
-# declares; Odoo creates what it declares but never drops an index it forgot).
+# depanssur's own indexes and constraints in database $1 with their definitions, one per line:
+# an upgraded database must end with the same ones as a fresh install (Odoo drops at the end of
+# the upgrade the indexes and constraints the module no longer declares, and re-creates the ones
+# whose definition changed; a migration does what it cannot).
 compat_schema() {
     psql_local -d "$1" -tA -c "
-        SELECT indexname FROM pg_indexes WHERE indexname LIKE '%depanssur%'
-        UNION SELECT conname FROM pg_constraint WHERE conname LIKE '%depanssur%'
+        SELECT indexname || ': ' || regexp_replace(indexdef, '^.* USING ', '')
+          FROM pg_indexes WHERE indexname LIKE '%depanssur%'
+        UNION SELECT conname || ': ' || pg_get_constraintdef(oid)
+          FROM pg_constraint WHERE conname LIKE '%depanssur%'
         ORDER BY 1"
 }
 
+# The previous release: the parent of the commit that set the manifest's current version.
+# Prints "<commit> <version>".
 compat_previous_release() {
     local current commit version bump=""
     git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || return 1
