@@ -411,6 +411,18 @@ class TestSepaBatches(SepaCommon):
         steps = self.env["depanssur.jobs"]._steps("daily", day)
         return next(step for step in steps if step[0] == "sepa_collection")
 
+    @contextmanager
+    def _debit_step_one_job_per_mandate(self, day):
+        """On the morning of ``day``, the debit step enqueued as the coordinator does, one job
+        per mandate; yields ``(trace, label, step)``."""
+        with (
+            freeze_time(f"{day} 06:00:00"),
+            patch("odoo.addons.depanssur.models.depanssur_jobs.COLLECT_BATCH_SIZE", 1),
+        ):
+            code, label, step = self._step(day)
+            trace = self.env["depanssur.job.batch"]._enqueue_step("daily", code, label, day, step)
+            yield trace, label, step
+
     def test_debit_step_in_batches_one_order_one_file(self):
         subscriptions = self._clients(3)
         self._invoice(subscriptions[0], "2026-03-01")
@@ -418,12 +430,7 @@ class TestSepaBatches(SepaCommon):
         self.assertEqual(len(invoices), 3)
         day = date(2026, 3, 5)
         Batch = self.env["depanssur.job.batch"]
-        with (
-            freeze_time("2026-03-05 06:00:00"),
-            patch("odoo.addons.depanssur.models.depanssur_jobs.COLLECT_BATCH_SIZE", 1),
-        ):
-            code, label, step = self._step(day)
-            trace = Batch._enqueue_step("daily", code, label, day, step)
+        with self._debit_step_one_job_per_mandate(day) as (trace, label, step):
             jobs = trace.queue_job_ids
             self.assertEqual((trace.record_count, trace.job_count, len(jobs)), (3, 3, 3))
             self.assertEqual(set(jobs.mapped("channel")), {"root.depanssur.sepa"})
@@ -502,12 +509,7 @@ class TestSepaBatches(SepaCommon):
         self.assertEqual(len(invoices), 5)
         day = date(2026, 3, 5)
         Batch = self.env["depanssur.job.batch"]
-        with (
-            freeze_time("2026-03-05 06:00:00"),
-            patch("odoo.addons.depanssur.models.depanssur_jobs.COLLECT_BATCH_SIZE", 1),
-        ):
-            code, label, step = self._step(day)
-            trace = Batch._enqueue_step("daily", code, label, day, step)
+        with self._debit_step_one_job_per_mandate(day) as (trace, label, step):
             self.assertEqual(trace.job_count, 4, "one job per mandate")
             states = run_queued_jobs(self, order=lambda uuids: list(reversed(uuids)))
             self.assertEqual(list(states.values()), ["done"] * 4)
