@@ -524,6 +524,9 @@ class TestSepaBatches(SepaCommon):
         self.assertEqual(orders.payment_line_ids.move_line_id.move_id, invoices)
         self.assertEqual(set(orders.mapped("date_scheduled")), {date(2026, 3, 6)})
         self.assertIn("(part 3)", orders[2].description)
+        # Accounting sees the part on the order's form (Depanssur's orders only)
+        arch = self.Order.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="depanssur_part" invisible="not depanssur_collection"', arch)
         both = orders.payment_line_ids.filtered(lambda line: line.partner_id == home.parent_id)
         self.assertEqual((len(both), len(both.order_id), len(both.payment_ids)), (2, 1, 1))
         for order in orders:
