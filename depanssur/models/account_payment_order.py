@@ -7,7 +7,7 @@ from odoo.exceptions import LockError, UserError
 from odoo.tools import SQL
 
 from ..rules import sepa
-from .batching import batched, commit_progress
+from .batching import browse_in_chunks, commit_progress
 
 _logger = logging.getLogger(__name__)
 
@@ -110,12 +110,10 @@ class AccountPaymentOrder(models.Model):
         day = fields.Date.to_date(day) if day else fields.Date.context_today(self)
         mandates = self._depanssur_collect_mandates(day)
         done = 0
-        for batch in batched(mandates, COLLECT_BATCH_SIZE):
+        # each batch with a fresh cache, as a job of the queue: memory stays bounded
+        for batch in browse_in_chunks(mandates, mandates.ids, COLLECT_BATCH_SIZE):
             self._depanssur_collect_batch(batch, day)
             done += len(batch)
-            # each batch with a fresh cache, as a job of the queue: memory stays bounded
-            self.env.flush_all()
-            self.env.invalidate_all()
             # + 1: the files are still to generate
             if not commit_progress(self.env, len(batch), len(mandates) - done + 1):
                 return self.browse()
@@ -201,11 +199,9 @@ class AccountPaymentOrder(models.Model):
             "depanssur_part": part,
             "description": description,
         }
-        if part == 1:
-            return Order.create(values)
-        # a later part is made by a batch, under the lock of part 1 (``_depanssur_add_debits_
-        # in_parts``); a batch whose snapshot predates another batch's new part finds it taken
-        # by the unique index: it tries again later, on fresh data
+        # part 1 is made by the coordinator, a later part by a batch under the lock of part 1
+        # (``_depanssur_add_debits_in_parts``); a transaction whose snapshot predates another
+        # one's new part finds it taken by the unique index: it tries again later, on fresh data
         try:
             with self.env.cr.savepoint():
                 order = Order.create(values)
@@ -467,12 +463,9 @@ class AccountPaymentOrder(models.Model):
             [("depanssur_collection", "=", True), ("state", "=", "draft")], order="id"
         )
         generated = self.browse()
-        for order_id in orders.ids:
-            # each order with a fresh cache and alone in its prefetch set: the memory of one
-            # order's file (at most the company's debits per bank file), not of the day's
-            self.env.flush_all()
-            self.env.invalidate_all()
-            order = self.sudo().browse(order_id)
+        # each order with a fresh cache and alone in its prefetch set: the memory of one
+        # order's file (at most the company's debits per bank file), not of the day's
+        for order in browse_in_chunks(orders, orders.ids, size=1):
             order = order.with_company(order.company_id).with_context(date=str(day))
             if not order.payment_line_ids:
                 order.unlink()

@@ -254,21 +254,14 @@ class DepanssurDunningCase(models.Model):
     def _cron_close_settled(self, day=None):
         """Close the cases whose invoice got paid or credited (a safety net: a payment closes
         its case at once, see ``account.move._invoice_paid_hook``)."""
-        # set-based, ids only (see ``_cron_open_overdue``)
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            SELECT c.id, m.payment_state FROM depanssur_dunning_case c
-              JOIN account_move m ON m.id = c.invoice_id
-             WHERE c.state != 'closed' AND m.payment_state IN ('paid', 'in_payment', 'reversed')
-             ORDER BY c.id
-            """
-        )
-        settled = self.env.cr.fetchall()
+        # ids only (see ``_cron_open_overdue``): the cases' invoices are not loaded
         closed = []
         for reason, states in (("paid", ("paid", "in_payment")), ("credit_note", ("reversed",))):
-            ids = [case_id for case_id, state in settled if state in states]
-            for cases in browse_in_chunks(self, ids):
+            settled = self.search(
+                [("state", "!=", "closed"), ("invoice_id.payment_state", "in", states)],
+                order="id",
+            )
+            for cases in browse_in_chunks(self, settled.ids):
                 closed += cases._close(reason, day).ids
         return self.browse(closed)
 
